@@ -1,0 +1,160 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+// Every Swift target gets the same strictness: Swift 6 language mode (set by the tools version),
+// explicit `any`, and imports that must be visible where members are used.
+let swiftSettings: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("MemberImportVisibility"),
+    .enableUpcomingFeature("InternalImportsByDefault"),
+]
+
+let package = Package(
+    name: "chorus",
+    platforms: [.macOS(.v15)],
+    products: [
+        .library(name: "ChorusCore", targets: ["ChorusCore"]),
+        .library(name: "ChorusRPCClient", targets: ["ChorusRPCClient"]),
+        .library(name: "ChorusRPCServer", targets: ["ChorusRPCServer"]),
+        .executable(name: "chorusd", targets: ["chorusd"]),
+        .executable(name: "chorus", targets: ["chorus"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+    ],
+    targets: [
+        // MARK: - C modules (the only code that touches C pointers is ChorusWire)
+        .systemLibrary(
+            name: "CChorusProtobufC",
+            pkgConfig: "libprotobuf-c",
+            providers: [.apt(["libprotobuf-c-dev"])]
+        ),
+        .target(
+            name: "CChorusWireProto",
+            dependencies: ["CChorusProtobufC"]
+        ),
+
+        // MARK: - Core (no I/O, no C)
+        .target(
+            name: "ChorusCore",
+            dependencies: [.product(name: "Logging", package: "swift-log")]
+        ),
+
+        // MARK: - Wire codec (frames + protobuf-c mapping; knows no providers, no sockets)
+        .target(
+            name: "ChorusWire",
+            dependencies: [
+                "ChorusCore",
+                "CChorusWireProto",
+                "CChorusProtobufC",
+                .product(name: "NIOCore", package: "swift-nio"),
+            ]
+        ),
+
+        // MARK: - Fan-out and providers
+        .target(
+            name: "ChorusOrchestrator",
+            dependencies: ["ChorusCore", .product(name: "Logging", package: "swift-log")]
+        ),
+        .target(
+            name: "ChorusProviders",
+            dependencies: ["ChorusCore", .product(name: "Logging", package: "swift-log")]
+        ),
+
+        // MARK: - Transports (receive a ChorusService; never import providers or the orchestrator)
+        .target(
+            name: "ChorusRPCServer",
+            dependencies: [
+                "ChorusCore",
+                "ChorusWire",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        .target(
+            name: "ChorusRPCClient",
+            dependencies: [
+                "ChorusCore",
+                "ChorusWire",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+
+        // MARK: - Command line
+        .target(
+            name: "ChorusCommandLine",
+            dependencies: [
+                "ChorusCore",
+                "ChorusRPCClient",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .executableTarget(
+            name: "chorus",
+            dependencies: ["ChorusCommandLine"]
+        ),
+        .executableTarget(
+            name: "chorusd",
+            dependencies: [
+                "ChorusCore",
+                "ChorusOrchestrator",
+                "ChorusProviders",
+                "ChorusRPCServer",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+            ]
+        ),
+
+        // MARK: - Tests
+        .target(
+            name: "ChorusTestSupport",
+            dependencies: [
+                "ChorusCore",
+                "ChorusOrchestrator",
+                "ChorusProviders",
+                "ChorusRPCServer",
+                "ChorusRPCClient",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Tests/ChorusTestSupport"
+        ),
+        .testTarget(name: "ChorusCoreTests", dependencies: ["ChorusCore"]),
+        .testTarget(
+            name: "ChorusWireTests",
+            dependencies: [
+                "ChorusWire", "ChorusCore",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+            ]
+        ),
+        .testTarget(
+            name: "ChorusOrchestratorTests",
+            dependencies: ["ChorusOrchestrator", "ChorusProviders", "ChorusCore", "ChorusTestSupport"]
+        ),
+        .testTarget(
+            name: "ChorusRPCTests",
+            dependencies: [
+                "ChorusRPCServer", "ChorusRPCClient", "ChorusWire", "ChorusCore", "ChorusTestSupport",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ]
+        ),
+        .testTarget(
+            name: "ChorusCLITests",
+            dependencies: ["ChorusCommandLine", "ChorusCore", "ChorusTestSupport"]
+        ),
+    ]
+)
+
+for target in package.targets where target.type != .system && target.name != "CChorusWireProto" {
+    target.swiftSettings = (target.swiftSettings ?? []) + swiftSettings
+}

@@ -1,0 +1,3 @@
+// Exposes the protobuf-c runtime to Swift. Only ChorusWire imports this module.
+#pragma once
+#include <protobuf-c/protobuf-c.h>

@@ -1,0 +1,50 @@
+import ChorusCore
+import Synchronization
+
+/// Stamps events with `seq` and time and appends them to the sink of one call.
+///
+/// `seq` assignment and `sink.append` happen under one lock so the sink sees events in `seq` order;
+/// waiting for capacity happens outside it, so a slow consumer holds back every producer (and through
+/// `ModelOutputWriter.write`, every provider) without serialising them on the lock.
+final class EventEmitter<Sink: AnalyzeEventSink>: Sendable {
+    private struct State {
+        var nextSeq: UInt64 = 1
+        /// Set when the sink failed for a reason other than the emitting task's cancellation (the
+        /// consumer went away); every later emit fails the same way, so no events follow.
+        var failure: (any Error)?
+    }
+
+    private let sink: Sink
+    private let state = Mutex(State())
+
+    init(sink: Sink) {
+        self.sink = sink
+    }
+
+    /// Appends one event and waits until the consumer has room for more.
+    func emit(_ payload: AnalyzeEvent.Payload) async throws {
+        try state.withLock { state throws in
+            if let failure = state.failure { throw failure }
+            let event = AnalyzeEvent(seq: state.nextSeq, timestampMicros: WallClock.nowMicros(), payload: payload)
+            state.nextSeq += 1
+            sink.append(event)
+        }
+        do {
+            try await sink.waitForCapacity()
+        } catch {
+            // A cancelled producer (watchdog expiry, call deadline, caller gone) is not the consumer's
+            // fault; anything else means the consumer will never read again.
+            if !Task.isCancelled {
+                state.withLock { state in
+                    if state.failure == nil { state.failure = error }
+                }
+            }
+            throw error
+        }
+    }
+
+    /// The number of events appended so far.
+    var emittedCount: UInt64 {
+        state.withLock { $0.nextSeq - 1 }
+    }
+}

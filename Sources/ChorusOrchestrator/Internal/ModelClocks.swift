@@ -1,0 +1,105 @@
+import ChorusCore
+
+/// The three clocks of one model run, as a value type the watchdog task and the output writer share
+/// under a lock.
+///
+/// - first chunk: from the start of the run until the provider writes its first chunk;
+/// - idle: the longest gap between two chunks;
+/// - total: from the start of the run until the provider returns.
+///
+/// Time the provider spends blocked inside a write (because the client reads slowly) does not count
+/// towards the first-chunk or idle clocks: that silence is the consumer's, not the model's. It does
+/// count towards the total clock.
+///
+/// Once a clock has expired the decision is final: later chunks are refused, so no text follows a
+/// model's timeout error.
+struct ModelClocks: Sendable {
+    struct Limits: Sendable, Hashable {
+        var firstChunk: Duration
+        var idle: Duration
+        var total: Duration
+    }
+
+    /// Which clock ran out, with the limit it enforced.
+    enum Expiry: Sendable, Hashable {
+        case firstChunk(Duration)
+        case idle(Duration)
+        case total(Duration)
+
+        /// The message of the model's `error` event.
+        func message(model: String) -> String {
+            switch self {
+            case .firstChunk(let limit):
+                return "\(model) sent no text within \(limit.compactDescription) (first-chunk timeout)"
+            case .idle(let limit):
+                return "\(model) stalled: no text for \(limit.compactDescription) (idle timeout)"
+            case .total(let limit):
+                return "\(model) exceeded its total timeout of \(limit.compactDescription)"
+            }
+        }
+    }
+
+    /// What the watchdog should do next.
+    enum Action: Sendable, Hashable {
+        case sleep(until: ContinuousClock.Instant)
+        case expire(Expiry)
+    }
+
+    let limits: Limits
+    let started: ContinuousClock.Instant
+    private(set) var firstChunkAt: ContinuousClock.Instant?
+    /// When the model last showed life: a chunk arriving or a blocked write finishing.
+    private(set) var lastActivity: ContinuousClock.Instant?
+    private(set) var writesInFlight = 0
+    private(set) var expiry: Expiry?
+
+    init(limits: Limits, started: ContinuousClock.Instant) {
+        self.limits = limits
+        self.started = started
+    }
+
+    /// Records a chunk handed over by the provider. Returns false when a clock has already run out
+    /// (checked against `now`, so the outcome does not depend on when the watchdog gets scheduled).
+    mutating func chunkArrived(at now: ContinuousClock.Instant) -> Bool {
+        if case .expire = check(now: now) { return false }
+        if firstChunkAt == nil { firstChunkAt = now }
+        lastActivity = now
+        writesInFlight += 1
+        return true
+    }
+
+    /// Records that a write returned (the consumer had room again); the idle clock restarts here.
+    mutating func writeFinished(at now: ContinuousClock.Instant) {
+        writesInFlight -= 1
+        lastActivity = now
+    }
+
+    /// Decides whether a clock has run out at `now` and, if not, when to look again.
+    ///
+    /// The returned instant is the earliest moment a clock could expire given what is known now, so the
+    /// watchdog wakes only when something may have changed, never on a fixed polling interval.
+    mutating func check(now: ContinuousClock.Instant) -> Action {
+        if let expiry { return .expire(expiry) }
+        let totalDeadline = started.advanced(by: limits.total)
+        if now >= totalDeadline { return expire(.total(limits.total)) }
+
+        let silenceDeadline: ContinuousClock.Instant
+        if writesInFlight > 0 {
+            // Blocked on the consumer: no silence clock runs. Look again one idle period from now in
+            // case the write returns and the provider then goes quiet.
+            silenceDeadline = now.advanced(by: limits.idle)
+        } else if let lastActivity {
+            silenceDeadline = lastActivity.advanced(by: limits.idle)
+            if now >= silenceDeadline { return expire(.idle(limits.idle)) }
+        } else {
+            silenceDeadline = started.advanced(by: limits.firstChunk)
+            if now >= silenceDeadline { return expire(.firstChunk(limits.firstChunk)) }
+        }
+        return .sleep(until: min(totalDeadline, silenceDeadline))
+    }
+
+    private mutating func expire(_ expiry: Expiry) -> Action {
+        self.expiry = expiry
+        return .expire(expiry)
+    }
+}

@@ -1,0 +1,27 @@
+extension ChorusClient {
+    /// Client-side limits and timeouts.
+    public struct Configuration: Sendable {
+        /// Time allowed for TCP connect plus the preface exchange.
+        public var connectTimeout: Duration
+        /// Largest frame payload accepted from the server.
+        public var maxFramePayload: Int
+        /// Flow-control window granted per call: at most this many bytes of one call's events are
+        /// buffered in the client when the application reads slowly.
+        public var callWindow: Int
+        /// Calls refused without being processed (server draining, GOAWAY) are retried this many
+        /// times on a new connection.
+        public var transparentRetries: Int
+
+        public init(
+            connectTimeout: Duration = .seconds(10),
+            maxFramePayload: Int = 4 * 1024 * 1024,
+            callWindow: Int = 1024 * 1024,
+            transparentRetries: Int = 2
+        ) {
+            self.connectTimeout = connectTimeout
+            self.maxFramePayload = maxFramePayload
+            self.callWindow = callWindow
+            self.transparentRetries = transparentRetries
+        }
+    }
+}

@@ -1,0 +1,154 @@
+public import ChorusCore
+import ChorusWire
+public import Logging
+public import NIOCore
+public import NIOPosix
+import Synchronization
+
+/// The Swift client library for a Chorus server.
+///
+/// One `ChorusClient` keeps one connection and runs any number of concurrent calls on it; it
+/// connects on first use and again after the connection is lost or drained by the server.
+///
+/// ```swift
+/// let client = ChorusClient(host: "127.0.0.1", port: 7070)
+/// defer { client.close() }
+/// for try await event in client.analyze(AnalyzeRequest(query: "What happens?", models: ["gemini", "pegasus"])) {
+///     if case .textGeneration(let chunk) = event.payload { print(chunk.model, chunk.text) }
+/// }
+/// ```
+/// Cancelling the task that iterates cancels the call on the server. Errors are ``ChorusError``s.
+public final class ChorusClient: Sendable {
+    private struct State {
+        var connection: ClientConnection?
+        var connecting: Task<ClientConnection, any Error>?
+        var closed = false
+    }
+
+    public let host: String
+    public let port: Int
+    public let configuration: Configuration
+    let logger: Logger
+    private let group: any EventLoopGroup
+    private let state = Mutex(State())
+
+    public init(
+        host: String,
+        port: Int,
+        configuration: Configuration = Configuration(),
+        logger: Logger = Logger(label: "chorus.client", factory: { _ in SwiftLogNoOpLogHandler() }),
+        eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
+    ) {
+        self.host = host
+        self.port = port
+        self.configuration = configuration
+        self.logger = logger
+        self.group = eventLoopGroup
+    }
+
+    /// Streams the events of an Analyze call. The call starts when iteration starts.
+    public func analyze(_ request: AnalyzeRequest, options: CallOptions = CallOptions()) -> AnalyzeStream {
+        AnalyzeStream(client: self, request: request, options: options)
+    }
+
+    /// The server's model registry.
+    public func listModels(options: CallOptions = CallOptions()) async throws -> [ModelInfo] {
+        let payload = try await unary(ChorusMethod.listModels, request: ListModelsRequest(), options: options)
+        return try ListModelsResponse(decoding: payload).models
+    }
+
+    /// The server's health.
+    public func health(options: CallOptions = CallOptions()) async throws -> HealthReport {
+        let payload = try await unary(ChorusMethod.health, request: HealthRequest(), options: options)
+        return try HealthReport(decoding: payload)
+    }
+
+    /// Measures a PING round trip on the current connection (connecting first if needed).
+    public func ping() async throws -> Duration {
+        try await connection().ping()
+    }
+
+    /// Closes the connection; running calls fail with UNAVAILABLE. The client cannot be used afterwards.
+    public func close() {
+        let (connection, connecting) = state.withLock { state in
+            state.closed = true
+            defer {
+                state.connection = nil
+                state.connecting = nil
+            }
+            return (state.connection, state.connecting)
+        }
+        connecting?.cancel()
+        connection?.close()
+    }
+
+    // MARK: Internals
+
+    /// Opens a call, retrying on a fresh connection when the server refused it unprocessed.
+    func startCall(method: String, request: some WireMessage, options: CallOptions) async throws -> ClientCall {
+        var attempts = 0
+        while true {
+            do {
+                let call = try await connection().startCall(method: method, request: request, options: options)
+                if let timeout = options.timeout { call.scheduleDeadline(after: timeout) }
+                return call
+            } catch let refused as RefusedCall {
+                attempts += 1
+                if attempts > configuration.transparentRetries { throw refused.error }
+            }
+        }
+    }
+
+    func connection() async throws -> ClientConnection {
+        enum Next { case ready(ClientConnection), wait(Task<ClientConnection, any Error>) }
+        let next: Next = try state.withLock { state in
+            if state.closed { throw ChorusError(.unavailable, "the client is closed", retryable: false) }
+            if let connection = state.connection, connection.isUsable { return .ready(connection) }
+            if let connecting = state.connecting { return .wait(connecting) }
+            let (host, port, configuration, group, logger) = (self.host, self.port, self.configuration, self.group, self.logger)
+            let task = Task {
+                try await ClientConnection.connect(host: host, port: port, configuration: configuration, group: group, logger: logger)
+            }
+            state.connecting = task
+            return .wait(task)
+        }
+        switch next {
+        case .ready(let connection):
+            return connection
+        case .wait(let task):
+            do {
+                let connection = try await task.value
+                state.withLock { state in
+                    if state.connecting == task {
+                        state.connecting = nil
+                        state.connection = connection
+                    }
+                }
+                return connection
+            } catch {
+                state.withLock { state in
+                    if state.connecting == task { state.connecting = nil }
+                }
+                throw ChorusError(from: error)
+            }
+        }
+    }
+
+    private func unary(_ method: String, request: some WireMessage, options: CallOptions) async throws -> ByteBuffer {
+        var attempts = 0
+        while true {
+            let call = try await startCall(method: method, request: request, options: options)
+            do {
+                guard let payload = try await call.next() else {
+                    throw ChorusError(.internal, "server ended \(method) without a response message")
+                }
+                // Wait for CALL_END so a failure after the message is not lost.
+                while try await call.next() != nil {}
+                return payload
+            } catch let refused as RefusedCall {
+                attempts += 1
+                if attempts > configuration.transparentRetries { throw refused.error }
+            }
+        }
+    }
+}

@@ -1,0 +1,241 @@
+import ChorusCore
+import ChorusWire
+import Logging
+import NIOCore
+import Synchronization
+
+/// One call on a server connection: runs the method, enforces the deadline, honours CANCEL and
+/// flow control, and writes exactly one CALL_END.
+final class ServerCall: Sendable {
+    /// Why a call stopped early.
+    enum Interruption: Sendable {
+        case cancelledByClient(reason: String)
+        case deadlineExceeded
+        case shutdown(grace: Duration)
+    }
+
+    private struct State {
+        var window: Int
+        var windowWaiter: CheckedContinuation<Void, any Error>?
+        var interruption: Interruption?
+        var interruptionWaiter: CheckedContinuation<Interruption?, Never>?
+        var ended = false
+    }
+
+    let streamID: UInt32
+    let start: CallStartMessage
+    let deadline: ContinuousClock.Instant?
+    private let connection: ServerConnection
+    private let state: Mutex<State>
+
+    init(connection: ServerConnection, streamID: UInt32, start: CallStartMessage, window: Int, deadline: ContinuousClock.Instant?) {
+        self.connection = connection
+        self.streamID = streamID
+        self.start = start
+        self.deadline = deadline
+        self.state = Mutex(State(window: window))
+    }
+
+    // MARK: Lifecycle
+
+    func run() async {
+        let startedAt = ContinuousClock.now
+        var logger = connection.logger
+        logger[metadataKey: "rpc.method"] = "\(start.method)"
+        logger[metadataKey: "rpc.stream"] = "\(streamID)"
+        let context = CallContext(
+            metadata: start.metadata.map { (key: $0.key.lowercased(), value: $0.value) },
+            deadline: deadline,
+            peer: connection.channel.channel.remoteAddress.map { "\($0)" },
+            logger: logger
+        )
+        enum Outcome: Sendable {
+            case finished((any Error)?)
+            case interrupted(Interruption)
+        }
+        let outcome: Outcome? = await withTaskGroup(of: Outcome?.self) { group in
+            group.addTask {
+                do {
+                    try await self.invoke(context: context)
+                    return .finished(nil)
+                } catch {
+                    return .finished(error)
+                }
+            }
+            group.addTask {
+                await self.waitForInterruption().map { .interrupted($0) }
+            }
+            if let deadline {
+                group.addTask {
+                    do {
+                        try await Task.sleep(until: deadline)
+                        return .interrupted(.deadlineExceeded)
+                    } catch {
+                        return nil
+                    }
+                }
+            }
+            var outcome: Outcome?
+            while let next = await group.next() {
+                if let next {
+                    outcome = next
+                    break
+                }
+            }
+            // Whatever came first decides; the rest (including a handler being cancelled) is drained.
+            group.cancelAll()
+            return outcome
+        }
+        let end: CallEndMessage
+        switch outcome {
+        case .finished(nil):
+            end = CallEndMessage(code: .ok)
+        case .finished(let error?):
+            end = CallEndMessage(ChorusError(from: error))
+        case .interrupted(.cancelledByClient(let reason)):
+            end = CallEndMessage(code: .cancelled, message: reason.isEmpty ? "cancelled by the client" : "cancelled by the client: \(reason)")
+        case .interrupted(.deadlineExceeded):
+            let timeout = Duration.microseconds(Int64(clamping: start.timeoutMicros))
+            end = CallEndMessage(code: .deadlineExceeded, message: "deadline of \(timeout) exceeded after \(ContinuousClock.now - startedAt)")
+        case .interrupted(.shutdown(let grace)):
+            end = CallEndMessage(code: .unavailable, message: "server shutting down: the call did not finish within the \(grace) drain grace period")
+        case nil:
+            end = CallEndMessage(code: .cancelled, message: "the server cancelled the call")
+        }
+        finish(end)
+    }
+
+    private func invoke(context: CallContext) async throws {
+        let service = connection.server.service
+        switch start.method {
+        case ChorusMethod.analyze:
+            let request: AnalyzeRequest
+            do {
+                request = try AnalyzeRequest(decoding: start.request)
+            } catch {
+                throw ChorusError(.invalidArgument, "request is not a valid chorus.v1.AnalyzeRequest message")
+            }
+            try await service.analyze(request, context: context, sink: ServerCallSink(call: self, writer: connection.writer))
+        case ChorusMethod.listModels:
+            _ = try ListModelsRequest(decoding: start.request)
+            let response = ListModelsResponse(models: try await service.listModels(context: context))
+            writeMessage(response)
+        case ChorusMethod.health:
+            _ = try HealthRequest(decoding: start.request)
+            writeMessage(try await service.health(context: context))
+        default:
+            throw ChorusError(.unimplemented, "unknown method '\(start.method)'")
+        }
+    }
+
+    // MARK: Interruptions
+
+    func signal(_ interruption: Interruption) {
+        let waiter = state.withLock { state -> CheckedContinuation<Interruption?, Never>? in
+            guard state.interruption == nil, !state.ended else { return nil }
+            state.interruption = interruption
+            defer { state.interruptionWaiter = nil }
+            return state.interruptionWaiter
+        }
+        waiter?.resume(returning: interruption)
+        // A producer blocked on flow control must notice too.
+        failWindowWaiter(CancellationError())
+    }
+
+    private func waitForInterruption() async -> Interruption? {
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { (continuation: CheckedContinuation<Interruption?, Never>) in
+                let immediate: Interruption?? = state.withLock { state in
+                    if let interruption = state.interruption { return .some(interruption) }
+                    if Task.isCancelled { return .some(nil) }
+                    state.interruptionWaiter = continuation
+                    return .none
+                }
+                if let immediate { continuation.resume(returning: immediate) }
+            }
+        } onCancel: {
+            state.withLock { state -> CheckedContinuation<Interruption?, Never>? in
+                defer { state.interruptionWaiter = nil }
+                return state.interruptionWaiter
+            }?.resume(returning: nil)
+        }
+    }
+
+    // MARK: Writing
+
+    /// Writes one MESSAGE frame unless the call already ended, and charges it to the window.
+    func writeMessage(_ message: some WireMessage) {
+        state.withLock { state in
+            guard !state.ended else { return }
+            var written = 0
+            connection.writer.write { buffer in
+                written = buffer.writeFrame(type: .message, streamID: streamID) { message.encode(into: &$0) }
+            }
+            state.window -= written
+        }
+    }
+
+    private func finish(_ end: CallEndMessage) {
+        let first = state.withLock { state -> Bool in
+            defer { state.ended = true }
+            return !state.ended
+        }
+        guard first else { return }
+        connection.writeCallEnd(streamID: streamID, end)
+        failWindowWaiter(CancellationError())
+    }
+
+    // MARK: Flow control
+
+    func addWindow(_ increment: Int) {
+        let waiter = state.withLock { state -> CheckedContinuation<Void, any Error>? in
+            state.window = min(state.window + increment, Int(Int32.max))
+            guard state.window > 0 else { return nil }
+            defer { state.windowWaiter = nil }
+            return state.windowWaiter
+        }
+        waiter?.resume()
+    }
+
+    /// Suspends while the client has granted no more window for this call.
+    func waitForWindow() async throws {
+        try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+                let immediate: Result<Void, any Error>? = state.withLock { state in
+                    if state.ended || state.interruption != nil || Task.isCancelled { return .failure(CancellationError()) }
+                    if state.window > 0 { return .success(()) }
+                    state.windowWaiter = continuation
+                    return nil
+                }
+                if let immediate { continuation.resume(with: immediate) }
+            }
+        } onCancel: {
+            failWindowWaiter(CancellationError())
+        }
+    }
+
+    var hasWindow: Bool { state.withLock { $0.window > 0 } }
+
+    private func failWindowWaiter(_ error: any Error) {
+        state.withLock { state -> CheckedContinuation<Void, any Error>? in
+            defer { state.windowWaiter = nil }
+            return state.windowWaiter
+        }?.resume(throwing: error)
+    }
+}
+
+/// Delivers an Analyze call's events as MESSAGE frames on the call's stream.
+struct ServerCallSink: AnalyzeEventSink {
+    let call: ServerCall
+    let writer: FrameWriter
+
+    func append(_ event: AnalyzeEvent) {
+        call.writeMessage(event)
+    }
+
+    func waitForCapacity() async throws {
+        // Fast path: no suspension while both the call's window and the connection buffer have room.
+        if !call.hasWindow { try await call.waitForWindow() }
+        try await writer.waitForCapacity()
+    }
+}

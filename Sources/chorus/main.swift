@@ -1,0 +1,4 @@
+import ChorusCommandLine
+
+// All logic lives in ChorusCommandLine so that it can be tested; this only runs it.
+await ChorusCommand.launch()

@@ -1,0 +1,18 @@
+import ArgumentParser
+
+/// `chorusd`: the Chorus server.
+@main
+struct ChorusDaemon: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "chorusd",
+        abstract: "Runs several AI models on one question about a video at once and streams every answer back.",
+        discussion: """
+            With no arguments, serves the binary RPC protocol on 127.0.0.1:7070 with the built-in \
+            registry (gemini, pegasus and gpt4o served by offline demo models).
+            Every option can also be set from the environment variable named in its help.
+            """,
+        version: "0.1.0",
+        subcommands: [ServeCommand.self],
+        defaultSubcommand: ServeCommand.self
+    )
+}

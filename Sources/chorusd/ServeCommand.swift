@@ -1,0 +1,119 @@
+import ArgumentParser
+import ChorusCore
+import ChorusOrchestrator
+import ChorusProviders
+import ChorusRPCServer
+import Foundation
+import Logging
+import ServiceLifecycle
+import UnixSignals
+
+/// `chorusd serve`: wires the registry, the orchestrator and the RPC listener together.
+struct ServeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "serve",
+        abstract: "Serve the Chorus RPC protocol (the default subcommand)."
+    )
+
+    @Option(help: "RPC listen address host:port. Env: CHORUS_RPC_ADDRESS. Default: 127.0.0.1:7070.")
+    var rpcAddress: String?
+
+    @Option(help: "Model registry file (JSON). Env: CHORUS_REGISTRY. Default: the built-in demo registry.")
+    var registry: String?
+
+    @Option(help: "Largest accepted frame payload in bytes. Env: CHORUS_MAX_FRAME_BYTES. Default: 4194304.")
+    var maxFrameBytes: Int?
+
+    @Option(help: "Longest accepted query in characters. Env: CHORUS_MAX_QUERY_LENGTH. Default: 8000.")
+    var maxQueryLength: Int?
+
+    @Option(help: "Most models per call. Env: CHORUS_MAX_MODELS. Default: 8.")
+    var maxModels: Int?
+
+    @Option(help: "Most open connections. Env: CHORUS_MAX_CONNECTIONS. Default: 4096.")
+    var maxConnections: Int?
+
+    @Option(help: "Most concurrent calls per connection. Env: CHORUS_MAX_CALLS_PER_CONNECTION. Default: 100.")
+    var maxCallsPerConnection: Int?
+
+    @Option(help: "Seconds running calls may continue after SIGTERM. Env: CHORUS_DRAIN_GRACE. Default: 30.")
+    var drainGrace: Double?
+
+    @Option(help: "Log level (trace, debug, info, notice, warning, error). Env: CHORUS_LOG_LEVEL. Default: info.")
+    var logLevel: String?
+
+    func run() async throws {
+        let environment = ProcessInfo.processInfo.environment
+        let settings = try DaemonSettings(command: self, environment: environment)
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = settings.logLevel
+            return handler
+        }
+        let logger = Logger(label: "chorusd")
+
+        let registry = try settings.registryPath.map { try RegistryLoader.load(path: $0) } ?? BuiltInRegistry.make()
+        let orchestrator = Orchestrator(registry: registry, limits: settings.limits, logger: logger)
+        let server = ChorusRPCServer(service: orchestrator, configuration: settings.rpc, logger: logger)
+        logger.info("chorusd starting", metadata: [
+            "models": "\(registry.entries.map { "\($0.name)=\($0.provider.kind)" }.joined(separator: ","))",
+            "registry": "\(settings.registryPath ?? "built-in")",
+        ])
+        let group = ServiceGroup(
+            configuration: ServiceGroupConfiguration(
+                services: [.init(service: server)],
+                gracefulShutdownSignals: [.sigterm, .sigint],
+                logger: logger
+            )
+        )
+        try await group.run()
+    }
+}
+
+/// Flags, then environment variables, then defaults.
+struct DaemonSettings {
+    var rpc = ChorusRPCServer.Configuration()
+    var limits = ServiceLimits()
+    var registryPath: String?
+    var logLevel = Logger.Level.info
+
+    init(command: ServeCommand, environment: [String: String]) throws {
+        func value(_ flag: String?, _ variable: String) -> String? {
+            flag ?? environment[variable].flatMap { $0.isEmpty ? nil : $0 }
+        }
+        func integer(_ flag: Int?, _ variable: String, name: String) throws -> Int? {
+            if let flag { return flag }
+            guard let text = environment[variable], !text.isEmpty else { return nil }
+            guard let number = Int(text), number > 0 else {
+                throw ValidationError("\(variable)='\(text)' is not a positive integer (\(name))")
+            }
+            return number
+        }
+        if let address = value(command.rpcAddress, "CHORUS_RPC_ADDRESS") {
+            let parts = address.split(separator: ":", omittingEmptySubsequences: false)
+            guard parts.count >= 2, let port = Int(parts.last!), (0...65535).contains(port) else {
+                throw ValidationError("RPC address '\(address)' must be host:port, e.g. 127.0.0.1:7070")
+            }
+            rpc.host = parts.dropLast().joined(separator: ":").trimmingCharacters(in: CharacterSet(charactersIn: "[]"))
+            rpc.port = port
+        }
+        if let bytes = try integer(command.maxFrameBytes, "CHORUS_MAX_FRAME_BYTES", name: "max frame bytes") { rpc.maxFramePayload = bytes }
+        if let length = try integer(command.maxQueryLength, "CHORUS_MAX_QUERY_LENGTH", name: "max query length") { limits.maxQueryLength = length }
+        if let models = try integer(command.maxModels, "CHORUS_MAX_MODELS", name: "max models") { limits.maxModelsPerCall = models }
+        if let count = try integer(command.maxConnections, "CHORUS_MAX_CONNECTIONS", name: "max connections") { rpc.maxConnections = count }
+        if let calls = try integer(command.maxCallsPerConnection, "CHORUS_MAX_CALLS_PER_CONNECTION", name: "max calls") {
+            rpc.maxConcurrentCallsPerConnection = calls
+        }
+        if let grace = command.drainGrace ?? environment["CHORUS_DRAIN_GRACE"].flatMap(Double.init) {
+            guard grace >= 0 else { throw ValidationError("drain grace must be zero or more seconds") }
+            rpc.drainGracePeriod = .milliseconds(Int64(grace * 1000))
+        }
+        registryPath = value(command.registry, "CHORUS_REGISTRY")
+        if let level = value(command.logLevel, "CHORUS_LOG_LEVEL") {
+            guard let parsed = Logger.Level(rawValue: level.lowercased()) else {
+                throw ValidationError("unknown log level '\(level)'; use trace, debug, info, notice, warning, error or critical")
+            }
+            logLevel = parsed
+        }
+    }
+}

@@ -1,0 +1,80 @@
+@testable import ChorusOrchestrator
+import Testing
+
+/// The watchdog's decisions, checked without sleeping: every instant is computed from a fixed start.
+@Suite("ModelClocks state machine")
+struct ModelClocksTests {
+    let start = ContinuousClock.now
+    let limits = ModelClocks.Limits(firstChunk: .milliseconds(100), idle: .milliseconds(50), total: .milliseconds(1_000))
+
+    func at(_ ms: Int) -> ContinuousClock.Instant { start.advanced(by: .milliseconds(ms)) }
+
+    // #expect cannot call mutating methods, so these wrap the two that decide something.
+    func check(_ clocks: inout ModelClocks, _ ms: Int) -> ModelClocks.Action { clocks.check(now: at(ms)) }
+    func arrive(_ clocks: inout ModelClocks, _ ms: Int) -> Bool { clocks.chunkArrived(at: at(ms)) }
+
+    @Test("before the first chunk the watchdog sleeps until the first-chunk deadline, then expires")
+    func firstChunk() {
+        var clocks = ModelClocks(limits: limits, started: start)
+        #expect(check(&clocks, 10) == .sleep(until: at(100)))
+        #expect(check(&clocks, 100) == .expire(.firstChunk(.milliseconds(100))))
+        // The decision is final: later chunks are refused.
+        #expect(!arrive(&clocks, 101))
+        #expect(check(&clocks, 2_000) == .expire(.firstChunk(.milliseconds(100))))
+    }
+
+    @Test("after a chunk the idle deadline follows the last activity")
+    func idle() {
+        var clocks = ModelClocks(limits: limits, started: start)
+        #expect(arrive(&clocks, 30))
+        clocks.writeFinished(at: at(31))
+        #expect(check(&clocks, 40) == .sleep(until: at(81)))
+        #expect(arrive(&clocks, 70))
+        clocks.writeFinished(at: at(70))
+        #expect(check(&clocks, 81) == .sleep(until: at(120)))
+        #expect(check(&clocks, 120) == .expire(.idle(.milliseconds(50))))
+        #expect(clocks.firstChunkAt == at(30))
+    }
+
+    @Test("time blocked in a write (slow consumer) does not count as silence")
+    func blockedWrite() {
+        var clocks = ModelClocks(limits: limits, started: start)
+        #expect(arrive(&clocks, 10))
+        // Still inside the write 300 ms later: no idle expiry, look again one idle period later.
+        #expect(check(&clocks, 300) == .sleep(until: at(350)))
+        clocks.writeFinished(at: at(320))
+        #expect(check(&clocks, 350) == .sleep(until: at(370)))
+        #expect(check(&clocks, 370) == .expire(.idle(.milliseconds(50))))
+    }
+
+    @Test("the total clock wins whatever else is going on, including a blocked write")
+    func total() {
+        var clocks = ModelClocks(limits: limits, started: start)
+        #expect(arrive(&clocks, 10))
+        #expect(check(&clocks, 980) == .sleep(until: at(1_000)))
+        #expect(check(&clocks, 1_000) == .expire(.total(.milliseconds(1_000))))
+    }
+
+    @Test("a chunk arriving after a deadline is refused even if the watchdog has not run yet")
+    func lateChunk() {
+        var clocks = ModelClocks(limits: limits, started: start)
+        #expect(arrive(&clocks, 10))
+        clocks.writeFinished(at: at(10))
+        #expect(!arrive(&clocks, 61))
+        #expect(clocks.expiry == .idle(.milliseconds(50)))
+    }
+
+    @Test(
+        "expiry messages name the model and the clock",
+        arguments: [
+            (ModelClocks.Expiry.firstChunk(.seconds(10)), "gemini sent no text within 10s (first-chunk timeout)"),
+            (.idle(.seconds(5)), "gemini stalled: no text for 5s (idle timeout)"),
+            (.total(.seconds(30)), "gemini exceeded its total timeout of 30s"),
+            (.total(.milliseconds(1_500)), "gemini exceeded its total timeout of 1.5s"),
+            (.idle(.milliseconds(250)), "gemini stalled: no text for 250ms (idle timeout)"),
+        ]
+    )
+    func messages(expiry: ModelClocks.Expiry, message: String) {
+        #expect(expiry.message(model: "gemini") == message)
+    }
+}
