@@ -144,6 +144,8 @@ let package = Package(
             name: "ChorusRPCTests",
             dependencies: [
                 "ChorusRPCServer", "ChorusRPCClient", "ChorusWire", "ChorusCore", "ChorusTestSupport",
+                "ChorusOrchestrator", "ChorusProviders",
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ]

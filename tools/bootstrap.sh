@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Installs the Debian packages Chorus needs (C libraries for protobuf-c and libcurl, the protoc-c
-# generator, valgrind for the leak check). Skips apt when everything is already there.
+# generator, pkg-config). Skips apt when everything is already there.
 set -euo pipefail
-packages=(libprotobuf-c-dev protobuf-c-compiler libcurl4-openssl-dev pkg-config valgrind)
+packages=(libprotobuf-c-dev protobuf-c-compiler libcurl4-openssl-dev pkg-config)
 missing=()
 for package in "${packages[@]}"; do
   dpkg -s "$package" >/dev/null 2>&1 || missing+=("$package")

@@ -28,10 +28,11 @@ public struct ModelsCommand: AsyncParsableCommand {
     public func run() async throws {
         let environment = ProcessInfo.processInfo.environment
         let backend = ChorusClientBackend(address: try connection.resolvedAddress(environment: environment))
-        let colors =
-            TerminalInfo.standardOutputIsTerminal
-            && TerminalInfo.colorsEnabled(noColorFlag: noColor, environment: environment)
-        let exitCode = await execute(backend: backend, style: TerminalStyle(colors: colors))
+        let terminal = TerminalInfo.standardOutputIsTerminal
+        let colors = terminal && TerminalInfo.colorsEnabled(noColorFlag: noColor, environment: environment)
+        // On a terminal, long descriptions are cut to the width instead of wrapping the table.
+        let width = terminal ? TerminalInfo.size(environment: environment).columns - 1 : nil
+        let exitCode = await execute(backend: backend, style: TerminalStyle(colors: colors), maxWidth: width)
         await backend.close()
         if exitCode != ChorusExitCode.success {
             throw ExitCode(exitCode)
@@ -42,6 +43,7 @@ public struct ModelsCommand: AsyncParsableCommand {
     public func execute(
         backend: some ChorusCLIBackend,
         style: TerminalStyle = TerminalStyle(colors: false),
+        maxWidth: Int? = nil,
         standardOutput: any TextOutput = FileDescriptorOutput.standardOutput,
         standardError: any TextOutput = FileDescriptorOutput.standardError
     ) async -> Int32 {
@@ -56,7 +58,7 @@ public struct ModelsCommand: AsyncParsableCommand {
         if json {
             standardOutput.write(ModelInfo.jsonLine(for: models) + "\n")
         } else {
-            standardOutput.write(ModelsCommand.table(models, style: style).joined(separator: "\n") + "\n")
+            standardOutput.write(ModelsCommand.table(models, style: style, maxWidth: maxWidth).joined(separator: "\n") + "\n")
         }
         return ChorusExitCode.success
     }
@@ -68,7 +70,7 @@ public struct ModelsCommand: AsyncParsableCommand {
     /// ──────  ────────  ────  ─────────  ────────────────────────
     /// gemini  demo      demo  yes        Fast general-purpose demo
     /// ```
-    public static func table(_ models: [ModelInfo], style: TerminalStyle) -> [String] {
+    public static func table(_ models: [ModelInfo], style: TerminalStyle, maxWidth: Int? = nil) -> [String] {
         guard !models.isEmpty else { return ["(the server has no models)"] }
         var table = TextTable(columns: [
             .init("Name"), .init("Provider"), .init("Kind"), .init("Available"), .init("Description"),
@@ -85,6 +87,6 @@ public struct ModelsCommand: AsyncParsableCommand {
                 TextTable.Cell(TextLayout.sanitize(model.description, tabReplacement: " ").replacing("\n", with: " ")),
             ])
         }
-        return table.render(style: style)
+        return table.render(style: style, maxWidth: maxWidth)
     }
 }

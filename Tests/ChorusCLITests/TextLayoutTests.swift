@@ -63,5 +63,14 @@ struct TextLayoutTests {
                 "longer    100",
             ]
         )
+        var described = TextTable(columns: [.init("Name"), .init("Description")])
+        described.append(["gemini", "A very long description that does not fit"])
+        #expect(
+            described.render(style: TerminalStyle(colors: false), maxWidth: 24) == [
+                "Name    Description",
+                "──────  ────────────────",
+                "gemini  A very long des…",
+            ]
+        )
     }
 }

@@ -4,7 +4,7 @@ import ChorusProviders
 import ChorusTestSupport
 import Testing
 
-@Suite("Concurrency, cancellation and backpressure")
+@Suite("Concurrency, cancellation and backpressure", .timeLimit(.minutes(1)))
 struct ConcurrencyTests {
     /// A demo model whose answer takes exactly `100 ms + 10 × interval` (11 one-word chunks).
     static func fixedDemo(interval: Int, observer: DemoObserver) -> DemoProvider {
@@ -12,6 +12,16 @@ struct ConcurrencyTests {
             profile: DemoProfile(firstChunkDelay: .milliseconds(100), chunkInterval: .milliseconds(interval), answerWords: 11...11, wordsPerChunk: 1...1),
             observer: observer
         )
+    }
+
+    /// Plays a slow reader: drains `sink` every `interval` until `complete` arrives (or 10 s pass, so a
+    /// call that failed cannot keep the test spinning).
+    func drain(_ sink: CollectingSink, every interval: Duration) async throws {
+        let giveUp = ContinuousClock.now.advanced(by: .seconds(10))
+        while sink.events.complete == nil, ContinuousClock.now < giveUp {
+            sink.drain()
+            try await Task.sleep(for: interval)
+        }
     }
 
     @Test("models run concurrently: wall time follows the slowest model, not the sum")
@@ -88,10 +98,7 @@ struct ConcurrencyTests {
         #expect(sink.pendingCount <= capacity + models.count)
         #expect(observer.counts.completed == 0)
 
-        while sink.events.complete == nil {
-            sink.drain()
-            try await Task.sleep(for: .milliseconds(1))
-        }
+        try await drain(sink, every: .milliseconds(1))
         try await call.value
         #expect(sink.maxPendingCount <= capacity + models.count)
         #expect(sink.events.complete?.succeeded == models)
@@ -111,10 +118,7 @@ struct ConcurrencyTests {
         }
         // Hold the consumer back for several idle periods, then read slowly.
         try await Task.sleep(for: .milliseconds(300))
-        while sink.events.complete == nil {
-            sink.drain()
-            try await Task.sleep(for: .milliseconds(20))
-        }
+        try await drain(sink, every: .milliseconds(20))
         try await call.value
         #expect(sink.events.complete?.succeeded == ["a", "b"])
         #expect(sink.events.error(of: "a") == nil && sink.events.error(of: "b") == nil)

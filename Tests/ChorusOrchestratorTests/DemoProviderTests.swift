@@ -5,7 +5,7 @@ import ChorusTestSupport
 import Synchronization
 import Testing
 
-@Suite("Demo provider")
+@Suite("Demo provider", .timeLimit(.minutes(1)))
 struct DemoProviderTests {
     /// Runs `provider` directly and returns its chunks and completion.
     func generate(

@@ -6,7 +6,7 @@ import Foundation
 import Logging
 import Testing
 
-@Suite("Event stream")
+@Suite("Event stream", .timeLimit(.minutes(1)))
 struct EventStreamTests {
     @Test("events follow the contract: start, model_starts, interleaved text, one terminal per model, complete")
     func order() async throws {

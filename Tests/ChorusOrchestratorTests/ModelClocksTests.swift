@@ -2,7 +2,7 @@
 import Testing
 
 /// The watchdog's decisions, checked without sleeping: every instant is computed from a fixed start.
-@Suite("ModelClocks state machine")
+@Suite("ModelClocks state machine", .timeLimit(.minutes(1)))
 struct ModelClocksTests {
     let start = ContinuousClock.now
     let limits = ModelClocks.Limits(firstChunk: .milliseconds(100), idle: .milliseconds(50), total: .milliseconds(1_000))
@@ -16,11 +16,24 @@ struct ModelClocksTests {
     @Test("before the first chunk the watchdog sleeps until the first-chunk deadline, then expires")
     func firstChunk() {
         var clocks = ModelClocks(limits: limits, started: start)
-        #expect(check(&clocks, 10) == .sleep(until: at(100)))
+        #expect(check(&clocks, 60) == .sleep(until: at(100)))
         #expect(check(&clocks, 100) == .expire(.firstChunk(.milliseconds(100))))
         // The decision is final: later chunks are refused.
         #expect(!arrive(&clocks, 101))
         #expect(check(&clocks, 2_000) == .expire(.firstChunk(.milliseconds(100))))
+    }
+
+    @Test("while waiting for a first chunk the watchdog wakes at least once per idle period")
+    func firstChunkThenIdle() {
+        // A long first-chunk limit and a short idle limit: a chunk arriving at 30 ms and then silence
+        // must expire at 80 ms, not when the first-chunk clock would have.
+        let limits = ModelClocks.Limits(firstChunk: .milliseconds(10_000), idle: .milliseconds(50), total: .milliseconds(60_000))
+        var clocks = ModelClocks(limits: limits, started: start)
+        #expect(check(&clocks, 0) == .sleep(until: at(50)))
+        #expect(arrive(&clocks, 30))
+        clocks.writeFinished(at: at(30))
+        #expect(check(&clocks, 50) == .sleep(until: at(80)))
+        #expect(check(&clocks, 80) == .expire(.idle(.milliseconds(50))))
     }
 
     @Test("after a chunk the idle deadline follows the last activity")

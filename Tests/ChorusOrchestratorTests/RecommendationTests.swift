@@ -4,7 +4,7 @@ import ChorusProviders
 import ChorusTestSupport
 import Testing
 
-@Suite("Recommendations")
+@Suite("Recommendations", .timeLimit(.minutes(1)))
 struct RecommendationTests {
     @Test(
         "a request without models runs the recommended ones",

@@ -3,7 +3,7 @@ import ChorusProviders
 import Foundation
 import Testing
 
-@Suite("Registry files and the built-in registry")
+@Suite("Registry files and the built-in registry", .timeLimit(.minutes(1)))
 struct RegistryLoaderTests {
     /// Writes `json` to a fresh temporary file and returns its path.
     func write(_ json: String) throws -> String {

@@ -3,7 +3,7 @@ import ChorusOrchestrator
 import ChorusTestSupport
 import Testing
 
-@Suite("Model stats")
+@Suite("Model stats", .timeLimit(.minutes(1)))
 struct StatsTests {
     @Test("text stats count a word split across chunks once")
     func textStats() async throws {

@@ -4,7 +4,7 @@ import ChorusProviders
 import ChorusTestSupport
 import Testing
 
-@Suite("Model clocks and the call deadline")
+@Suite("Model clocks and the call deadline", .timeLimit(.minutes(1)))
 struct TimeoutTests {
     @Test("the first-chunk clock fails a silent model and leaves the others alone")
     func firstChunk() async throws {
@@ -26,7 +26,9 @@ struct TimeoutTests {
 
     @Test("the idle clock fails a model that stops mid-answer; its earlier text stays")
     func idle() async throws {
-        let stuck = StallingProvider(after: ["The video", " shows"])
+        // The first chunk comes late enough that the watchdog is already waiting on the (30 s)
+        // first-chunk clock; the idle expiry must still come on time.
+        let stuck = StallingProvider(after: ["The video", " shows"], firstChunkDelay: .milliseconds(40))
         let registry = try makeRegistry([("stuck", stuck, .clocks(idle: .milliseconds(120)))])
         let clock = ContinuousClock()
         var events: [AnalyzeEvent] = []
@@ -37,7 +39,8 @@ struct TimeoutTests {
         #expect(events.error(of: "stuck")?.code == .deadlineExceeded)
         #expect(events.text(of: "stuck") == "The video shows")
         #expect(stuck.cancellations == 1)
-        #expect(elapsed >= .milliseconds(120))
+        #expect(elapsed >= .milliseconds(160))
+        #expect(elapsed < .seconds(10), "the idle expiry waited for the first-chunk clock")
         #expect(events.shapeProblems(models: ["stuck"]) == [])
     }
 

@@ -4,7 +4,7 @@ import ChorusProviders
 import ChorusTestSupport
 import Testing
 
-@Suite("Request validation")
+@Suite("Request validation", .timeLimit(.minutes(1)))
 struct ValidationTests {
     let observer = DemoObserver()
     var orchestrator: Orchestrator { Orchestrator(registry: BuiltInRegistry.make(observer: observer), logger: silentLogger) }

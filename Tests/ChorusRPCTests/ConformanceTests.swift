@@ -157,11 +157,11 @@ struct ConformanceTests {
     func goAway() async throws {
         let service = ConformanceService()
         var configuration = ChorusRPCServer.Configuration()
-        configuration.maxConnectionAge = .milliseconds(200)
+        configuration.maxConnectionAge = .milliseconds(300)
         try await withServer(service: service, configuration: configuration) { _, port in
             try await withClient(port: port) { client in
                 #expect(try await collect(client.analyze(AnalyzeRequest(query: "sizes:1"))).count == 1)
-                try await Task.sleep(for: .milliseconds(400))
+                try await Task.sleep(for: .milliseconds(700))
                 #expect(try await collect(client.analyze(AnalyzeRequest(query: "sizes:2"))).count == 1)
                 let peers = service.observations.withLock { $0.peers }
                 #expect(peers.count == 2)
@@ -174,10 +174,10 @@ struct ConformanceTests {
     func goAwayDuringCall() async throws {
         let service = ConformanceService()
         var configuration = ChorusRPCServer.Configuration()
-        configuration.maxConnectionAge = .milliseconds(100)
+        configuration.maxConnectionAge = .milliseconds(300)
         try await withServer(service: service, configuration: configuration) { _, port in
             try await withClient(port: port) { client in
-                let events = try await collect(client.analyze(AnalyzeRequest(query: "interval:50 sizes:1,1,1,1,1,1")))
+                let events = try await collect(client.analyze(AnalyzeRequest(query: "interval:100 sizes:1,1,1,1,1,1")))
                 #expect(events.count == 6)
             }
         }

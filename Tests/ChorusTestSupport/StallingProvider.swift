@@ -15,13 +15,16 @@ public final class StallingProvider: ModelProvider {
     public let kind: String
     /// Chunks written before stalling.
     public let chunks: [String]
+    /// Delay before the first chunk.
+    public let firstChunkDelay: Duration
     /// Delay between chunks.
     public let interval: Duration
     private let cancelled = Atomic<Int>(0)
 
-    public init(kind: String = "stalling", after chunks: [String] = [], interval: Duration = .zero) {
+    public init(kind: String = "stalling", after chunks: [String] = [], firstChunkDelay: Duration = .zero, interval: Duration = .zero) {
         self.kind = kind
         self.chunks = chunks
+        self.firstChunkDelay = firstChunkDelay
         self.interval = interval
     }
 
@@ -33,7 +36,8 @@ public final class StallingProvider: ModelProvider {
     public func generate(_ prompt: ModelPrompt, output: ModelOutputWriter) async throws -> ModelCompletion {
         do {
             for (index, chunk) in chunks.enumerated() {
-                if index > 0, interval > .zero { try await Task.sleep(for: interval) }
+                let delay = index == 0 ? firstChunkDelay : interval
+                if delay > .zero { try await Task.sleep(for: delay) }
                 try await output.write(chunk)
             }
             while true { try await Task.sleep(for: .seconds(3_600)) }

@@ -65,12 +65,19 @@ public struct TextTable: Sendable {
     }
 
     /// The table as lines without trailing newlines: header, rule, rows.
-    public func render(style: TerminalStyle) -> [String] {
+    ///
+    /// - Parameter maxWidth: when set, the last column is narrowed (its cells truncated with `…`)
+    ///   so that no line is wider, e.g. a long description on a narrow terminal.
+    public func render(style: TerminalStyle, maxWidth: Int? = nil) -> [String] {
         var widths = columns.map { TextLayout.displayWidth($0.title) }
         for row in rows {
             for (index, cell) in row.enumerated() where index < widths.count {
                 widths[index] = max(widths[index], TextLayout.displayWidth(cell.text))
             }
+        }
+        if let maxWidth, let last = widths.indices.last {
+            let others = widths.dropLast().reduce(0, +) + gap * (widths.count - 1)
+            widths[last] = max(1, min(widths[last], maxWidth - others))
         }
         let separator = String(repeating: " ", count: gap)
         func line(_ cells: [Cell], header: Bool) -> String {

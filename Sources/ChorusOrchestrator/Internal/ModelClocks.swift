@@ -76,8 +76,10 @@ struct ModelClocks: Sendable {
 
     /// Decides whether a clock has run out at `now` and, if not, when to look again.
     ///
-    /// The returned instant is the earliest moment a clock could expire given what is known now, so the
-    /// watchdog wakes only when something may have changed, never on a fixed polling interval.
+    /// The returned instant is never later than the earliest moment a clock could expire, even if a
+    /// chunk arrives or a blocked write returns in the meantime, so expiries are on time. The watchdog
+    /// wakes at deadlines, or at most once per idle period while waiting for a first chunk or for
+    /// the consumer, never on a short polling interval.
     mutating func check(now: ContinuousClock.Instant) -> Action {
         if let expiry { return .expire(expiry) }
         let totalDeadline = started.advanced(by: limits.total)
@@ -92,8 +94,12 @@ struct ModelClocks: Sendable {
             silenceDeadline = lastActivity.advanced(by: limits.idle)
             if now >= silenceDeadline { return expire(.idle(limits.idle)) }
         } else {
-            silenceDeadline = started.advanced(by: limits.firstChunk)
-            if now >= silenceDeadline { return expire(.firstChunk(limits.firstChunk)) }
+            let firstChunkDeadline = started.advanced(by: limits.firstChunk)
+            if now >= firstChunkDeadline { return expire(.firstChunk(limits.firstChunk)) }
+            // A first chunk arriving now would start an idle clock that may end before the first-chunk
+            // deadline; waking at least once per idle period keeps that expiry on time without the
+            // writer having to wake the watchdog.
+            silenceDeadline = min(firstChunkDeadline, now.advanced(by: limits.idle))
         }
         return .sleep(until: min(totalDeadline, silenceDeadline))
     }

@@ -246,11 +246,12 @@ final class ClientConnection: Sendable {
 
     /// Called by a call that ended locally (cancelled, deadline): tells the server and forgets it.
     func cancel(_ call: ClientCall, reason: String) {
-        let removed = state.withLock { $0.calls.removeValue(forKey: call.streamID) } != nil
-        guard removed else { return }
+        // The call stays registered (and keeps its concurrency slot) until the server's CALL_END
+        // confirms it stopped; freeing the slot earlier would let a new call exceed the server's limit.
+        let open = state.withLock { $0.calls[call.streamID] } != nil
+        guard open else { return }
         let message = CancelMessage(reason: reason)
         writer.write { $0.writeFrame(type: .cancel, streamID: call.streamID) { message.encode(into: &$0) } }
-        releaseSlot()
     }
 
     func sendWindowUpdate(streamID: UInt32, increment: Int) {

@@ -16,7 +16,9 @@ final class ServerCall: Sendable {
 
     private struct State {
         var window: Int
-        var windowWaiter: CheckedContinuation<Void, any Error>?
+        /// Every producer (one per model) may be waiting for window at the same time.
+        var windowWaiters: [UInt64: CheckedContinuation<Void, any Error>] = [:]
+        var nextWaiterID: UInt64 = 0
         var interruption: Interruption?
         var interruptionWaiter: CheckedContinuation<Interruption?, Never>?
         var ended = false
@@ -117,11 +119,15 @@ final class ServerCall: Sendable {
             }
             try await service.analyze(request, context: context, sink: ServerCallSink(call: self, writer: connection.writer))
         case ChorusMethod.listModels:
-            _ = try ListModelsRequest(decoding: start.request)
+            guard (try? ListModelsRequest(decoding: start.request)) != nil else {
+                throw ChorusError(.invalidArgument, "request is not a valid chorus.v1.ListModelsRequest message")
+            }
             let response = ListModelsResponse(models: try await service.listModels(context: context))
             writeMessage(response)
         case ChorusMethod.health:
-            _ = try HealthRequest(decoding: start.request)
+            guard (try? HealthRequest(decoding: start.request)) != nil else {
+                throw ChorusError(.invalidArgument, "request is not a valid chorus.v1.HealthRequest message")
+            }
             writeMessage(try await service.health(context: context))
         default:
             throw ChorusError(.unimplemented, "unknown method '\(start.method)'")
@@ -188,39 +194,44 @@ final class ServerCall: Sendable {
     // MARK: Flow control
 
     func addWindow(_ increment: Int) {
-        let waiter = state.withLock { state -> CheckedContinuation<Void, any Error>? in
+        let waiters = state.withLock { state -> [CheckedContinuation<Void, any Error>] in
             state.window = min(state.window + increment, Int(Int32.max))
-            guard state.window > 0 else { return nil }
-            defer { state.windowWaiter = nil }
-            return state.windowWaiter
+            guard state.window > 0 else { return [] }
+            defer { state.windowWaiters = [:] }
+            return Array(state.windowWaiters.values)
         }
-        waiter?.resume()
+        for waiter in waiters { waiter.resume() }
     }
 
     /// Suspends while the client has granted no more window for this call.
     func waitForWindow() async throws {
+        let id = state.withLock { state -> UInt64 in
+            state.nextWaiterID += 1
+            return state.nextWaiterID
+        }
         try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
                 let immediate: Result<Void, any Error>? = state.withLock { state in
                     if state.ended || state.interruption != nil || Task.isCancelled { return .failure(CancellationError()) }
                     if state.window > 0 { return .success(()) }
-                    state.windowWaiter = continuation
+                    state.windowWaiters[id] = continuation
                     return nil
                 }
                 if let immediate { continuation.resume(with: immediate) }
             }
         } onCancel: {
-            failWindowWaiter(CancellationError())
+            state.withLock { $0.windowWaiters.removeValue(forKey: id) }?.resume(throwing: CancellationError())
         }
     }
 
     var hasWindow: Bool { state.withLock { $0.window > 0 } }
 
     private func failWindowWaiter(_ error: any Error) {
-        state.withLock { state -> CheckedContinuation<Void, any Error>? in
-            defer { state.windowWaiter = nil }
-            return state.windowWaiter
-        }?.resume(throwing: error)
+        let waiters = state.withLock { state -> [CheckedContinuation<Void, any Error>] in
+            defer { state.windowWaiters = [:] }
+            return Array(state.windowWaiters.values)
+        }
+        for waiter in waiters { waiter.resume(throwing: error) }
     }
 }
 

@@ -82,7 +82,11 @@ final class ServerConnection: Sendable {
                 return state.draining && !state.goAwaySent
             }
             sendPreface()
-            if pendingGoAway { sendGoAway(code: .ok, message: "server shutting down") }
+            if pendingGoAway {
+                // The drain started before the peer's preface: announce it and close (no calls can be running).
+                sendGoAway(code: .ok, message: "server shutting down")
+                close(reason: "drained before the first call")
+            }
         case .frame(let frame):
             state.withLock { $0.lastInbound = .now }
             try handle(frame, group: &group)
@@ -154,7 +158,7 @@ final class ServerConnection: Sendable {
         let id = frame.streamID
         enum Admission { case accept, draining, tooMany(Int), reused(UInt32) }
         let admission = state.withLock { state -> Admission in
-            guard id > state.lastStreamID else { return .reused(state.lastStreamID) }
+            guard id > state.lastStreamID, id % 2 == 1 else { return .reused(state.lastStreamID) }
             state.lastStreamID = id
             if state.draining { return .draining }
             if state.calls.count >= configuration.maxConcurrentCallsPerConnection { return .tooMany(state.calls.count) }
@@ -162,6 +166,9 @@ final class ServerConnection: Sendable {
         }
         switch admission {
         case .reused(let last):
+            if id % 2 == 0 {
+                throw WireError(.protocolViolation, "CALL_START on even stream id \(id); clients must use odd stream ids")
+            }
             throw WireError(.protocolViolation, "CALL_START on stream \(id), which is not greater than the previous stream id \(last)")
         case .draining:
             writeCallEnd(streamID: id, CallEndMessage(
@@ -332,6 +339,7 @@ final class ServerConnection: Sendable {
             try await Task.sleep(for: configuration.keepaliveTimeout)
             if state.withLock({ $0.pendingPing == ping }) {
                 logger.info("closing connection: keepalive ping not acknowledged", metadata: ["timeout": "\(configuration.keepaliveTimeout)"])
+                sendGoAway(code: .unavailable, message: "keepalive ping not acknowledged within \(configuration.keepaliveTimeout)")
                 close(reason: "keepalive timeout")
                 return
             }

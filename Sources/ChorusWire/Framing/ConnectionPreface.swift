@@ -24,7 +24,7 @@ public enum ConnectionPreface {
 
     /// True when `prefix` (the first bytes a peer sent) looks like an HTTP request line.
     public static func looksLikeHTTP(_ prefix: some Collection<UInt8>) -> Bool {
-        let methods = ["GET ", "POST", "PUT ", "HEAD", "DELE", "OPTI", "PATC", "PRI ", "CONN"]
+        let methods = ["GET ", "POST", "PUT ", "HEAD", "DELE", "OPTI", "PATC", "PRI "]
         let head = String(decoding: prefix.prefix(4), as: UTF8.self)
         return methods.contains(head)
     }
