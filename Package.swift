@@ -16,6 +16,7 @@ let package = Package(
         .library(name: "ChorusCore", targets: ["ChorusCore"]),
         .library(name: "ChorusRPCClient", targets: ["ChorusRPCClient"]),
         .library(name: "ChorusRPCServer", targets: ["ChorusRPCServer"]),
+        .library(name: "ChorusHTTPBridge", targets: ["ChorusHTTPBridge"]),
         .executable(name: "chorusd", targets: ["chorusd"]),
         .executable(name: "chorus", targets: ["chorus"]),
     ],
@@ -24,6 +25,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
+        .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
     ],
     targets: [
         // MARK: - C modules (the only code that touches C pointers is ChorusWire)
@@ -87,6 +90,19 @@ let package = Package(
             ]
         ),
 
+        .target(
+            name: "ChorusHTTPBridge",
+            dependencies: [
+                "ChorusCore",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            resources: [.copy("Resources")]
+        ),
+
         // MARK: - Command line
         .target(
             name: "ChorusCommandLine",
@@ -107,6 +123,8 @@ let package = Package(
                 "ChorusOrchestrator",
                 "ChorusProviders",
                 "ChorusRPCServer",
+                "ChorusRPCClient",
+                "ChorusHTTPBridge",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -148,6 +166,16 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
+            ]
+        ),
+        .testTarget(
+            name: "ChorusHTTPBridgeTests",
+            dependencies: [
+                "ChorusHTTPBridge", "ChorusCore", "ChorusTestSupport", "ChorusOrchestrator", "ChorusProviders",
+                "ChorusRPCServer", "ChorusRPCClient",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .testTarget(

@@ -12,7 +12,7 @@ struct ChorusDaemon: AsyncParsableCommand {
             Every option can also be set from the environment variable named in its help.
             """,
         version: "0.1.0",
-        subcommands: [ServeCommand.self],
+        subcommands: [ServeCommand.self, BridgeCommand.self],
         defaultSubcommand: ServeCommand.self
     )
 }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import ChorusCore
+import ChorusHTTPBridge
 import ChorusOrchestrator
 import ChorusProviders
 import ChorusRPCServer
@@ -17,6 +18,8 @@ struct ServeCommand: AsyncParsableCommand {
 
     @Option(help: "RPC listen address host:port. Env: CHORUS_RPC_ADDRESS. Default: 127.0.0.1:7070.")
     var rpcAddress: String?
+
+    @OptionGroup var http: HTTPOptions
 
     @Option(help: "Model registry file (JSON). Env: CHORUS_REGISTRY. Default: the built-in demo registry.")
     var registry: String?
@@ -55,13 +58,19 @@ struct ServeCommand: AsyncParsableCommand {
         let registry = try settings.registryPath.map { try RegistryLoader.load(path: $0) } ?? BuiltInRegistry.make()
         let orchestrator = Orchestrator(registry: registry, limits: settings.limits, logger: logger)
         let server = ChorusRPCServer(service: orchestrator, configuration: settings.rpc, logger: logger)
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: server)]
+        if let bridgeConfiguration = try http.configuration(environment: environment) {
+            // The bridge calls the orchestrator in-process: the same ChorusService the RPC server uses.
+            services.append(.init(service: ChorusHTTPBridge(service: orchestrator, configuration: bridgeConfiguration, logger: logger)))
+            logger.info("chorus HTTP bridge", metadata: ["address": "\(bridgeConfiguration.host):\(bridgeConfiguration.port)"])
+        }
         logger.info("chorusd starting", metadata: [
             "models": "\(registry.entries.map { "\($0.name)=\($0.provider.kind)" }.joined(separator: ","))",
             "registry": "\(settings.registryPath ?? "built-in")",
         ])
         let group = ServiceGroup(
             configuration: ServiceGroupConfiguration(
-                services: [.init(service: server)],
+                services: services,
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger
             )

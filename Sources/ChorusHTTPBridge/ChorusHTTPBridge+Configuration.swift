@@ -1,0 +1,49 @@
+extension ChorusHTTPBridge {
+    /// Every limit of the HTTP bridge, each with a production default.
+    public struct Configuration: Sendable {
+        public var host: String
+        /// 0 picks a free port (see ``ChorusHTTPBridge/listeningPort``).
+        public var port: Int
+        /// Largest accepted request body; larger bodies get 413.
+        public var maxBodyBytes: Int
+        /// Origins allowed to call the API cross-origin (exact `scheme://host[:port]`, or `*`).
+        /// Empty: same origin only.
+        public var allowedOrigins: [String]
+        /// A `: ping` comment is sent when a stream has been quiet this long.
+        public var heartbeatInterval: Duration
+        /// Finished calls stay resumable (Last-Event-ID) this long.
+        public var replayRetention: Duration
+        /// Bytes of encoded events kept per call for resumption.
+        public var replayMaxBytes: Int
+        /// Most events a call may run ahead of its slowest attached client before the models wait.
+        public var maxClientLag: Int
+        /// Most calls running at once; further calls get 429 with Retry-After.
+        public var maxConcurrentCalls: Int
+        /// Seconds suggested in Retry-After when limited.
+        public var retryAfterSeconds: Int
+
+        public init(
+            host: String = "127.0.0.1",
+            port: Int = 8080,
+            maxBodyBytes: Int = 64 * 1024,
+            allowedOrigins: [String] = [],
+            heartbeatInterval: Duration = .seconds(15),
+            replayRetention: Duration = .seconds(60),
+            replayMaxBytes: Int = 1024 * 1024,
+            maxClientLag: Int = 512,
+            maxConcurrentCalls: Int = 1000,
+            retryAfterSeconds: Int = 1
+        ) {
+            self.host = host
+            self.port = port
+            self.maxBodyBytes = maxBodyBytes
+            self.allowedOrigins = allowedOrigins
+            self.heartbeatInterval = heartbeatInterval
+            self.replayRetention = replayRetention
+            self.replayMaxBytes = replayMaxBytes
+            self.maxClientLag = maxClientLag
+            self.maxConcurrentCalls = maxConcurrentCalls
+            self.retryAfterSeconds = retryAfterSeconds
+        }
+    }
+}

@@ -1,0 +1,160 @@
+import ChorusCore
+import Foundation
+import HTTPTypes
+import Hummingbird
+import NIOCore
+
+extension ChorusHTTPBridge {
+    static let streamPath = "/api/analyze/stream/parallel"
+
+    func addRoutes(to router: Router<BasicRequestContext>) {
+        router.post(RouterPath(stringLiteral: Self.streamPath)) { request, context in
+            try await self.analyze(request, context: context, fromJSON: true)
+        }
+        router.get(RouterPath(stringLiteral: Self.streamPath)) { request, context in
+            try await self.analyze(request, context: context, fromJSON: false)
+        }
+        router.get("/api/models") { _, _ in
+            let models = try await self.service.listModels(context: CallContext(logger: self.logger))
+            return Self.json(ModelInfo.jsonLine(for: models))
+        }
+        router.get("/healthz") { _, _ in
+            Self.json(#"{"status":"ok"}"#)
+        }
+        router.get("/readyz") { _, _ in
+            if self.registry.isDraining {
+                throw BridgeError(.serviceUnavailable, .unavailable, "draining")
+            }
+            let health = try await self.service.health(context: CallContext(logger: self.logger))
+            guard health.status == .serving else {
+                throw BridgeError(.serviceUnavailable, .unavailable, "the Chorus service is not serving")
+            }
+            return Self.json(#"{"status":"ready"}"#)
+        }
+        for path in ["/", "/index.html", "/app.js", "/style.css"] {
+            router.get(RouterPath(stringLiteral: path)) { _, _ in
+                guard let asset = self.assets.assets[path] else {
+                    throw BridgeError(.notFound, .notFound, "\(path) is not bundled in this build")
+                }
+                return Response(status: .ok, headers: [.contentType: asset.contentType, .cacheControl: "no-cache"], body: ResponseBody(byteBuffer: asset.body))
+            }
+        }
+    }
+
+    static func json(_ text: String, status: HTTPResponse.Status = .ok) -> Response {
+        Response(status: status, headers: [.contentType: "application/json; charset=utf-8", .cacheControl: "no-store"], body: ResponseBody(byteBuffer: ByteBuffer(string: text)))
+    }
+
+    /// POST (JSON body) and GET (query, for EventSource) share everything after parsing.
+    private func analyze(_ request: Request, context: BasicRequestContext, fromJSON: Bool) async throws -> Response {
+        var request = request
+        let analyzeRequest: AnalyzeRequest
+        do {
+            analyzeRequest = try await parse(&request, fromJSON: fromJSON)
+        } catch let error as ChorusError {
+            throw BridgeError(error, retryAfterSeconds: configuration.retryAfterSeconds)
+        }
+        let lastEventID = try Self.lastEventID(request)
+        let call: BridgeCall
+        if let lastEventID, let requestID = analyzeRequest.requestID {
+            // Resume: attach to the running or recently finished call; no model runs again.
+            guard let existing = registry.find(requestID) else {
+                throw BridgeError(.notFound, .notFound, "no call with request_id '\(requestID)' is running or recently finished; start a new call")
+            }
+            call = existing
+        } else {
+            let callContext = CallContext(
+                metadata: [],
+                peer: nil,
+                logger: logger
+            )
+            call = try registry.start(analyzeRequest, context: callContext)
+            if let failure = await call.awaitStart() {
+                registry.discard(call)
+                throw BridgeError(failure, retryAfterSeconds: configuration.retryAfterSeconds)
+            }
+        }
+        let heartbeat = configuration.heartbeatInterval
+        let startAfter = lastEventID ?? 0
+        let requestBody = request.body
+        let headers: HTTPFields = [
+            .contentType: "text/event-stream; charset=utf-8",
+            .cacheControl: "no-cache",
+            HTTPField.Name("X-Accel-Buffering")!: "no",
+            HTTPField.Name("X-Request-Id")!: call.requestID,
+        ]
+        return Response(status: .ok, headers: headers, body: ResponseBody { writer in
+            try await requestBody.consumeWithCancellationOnInboundClose { _ in
+                try await Self.pump(call: call, after: startAfter, heartbeat: heartbeat, writer: &writer)
+            }
+            try await writer.finish(nil)
+        })
+    }
+
+    private func parse(_ request: inout Request, fromJSON: Bool) async throws -> AnalyzeRequest {
+        guard fromJSON else {
+            return try AnalyzeRequestParser.parse(query: request.uri.queryParameters)
+        }
+        let contentType = request.headers[.contentType]?.lowercased() ?? ""
+        guard contentType.hasPrefix("application/json") else {
+            throw BridgeError(
+                .unsupportedMediaType, .invalidArgument,
+                "Content-Type must be application/json (got '\(contentType.isEmpty ? "none" : contentType)')"
+            )
+        }
+        if let length = request.headers[.contentLength].flatMap(Int.init), length > configuration.maxBodyBytes {
+            throw BridgeError(.contentTooLarge, .resourceExhausted, "request body is \(length) bytes; the limit is \(configuration.maxBodyBytes)")
+        }
+        let body: ByteBuffer
+        do {
+            body = try await request.collectBody(upTo: configuration.maxBodyBytes)
+        } catch let error as HTTPError where error.status == .contentTooLarge {
+            throw BridgeError(.contentTooLarge, .resourceExhausted, "request body exceeds the limit of \(configuration.maxBodyBytes) bytes")
+        }
+        return try AnalyzeRequestParser.parse(json: Array(body.readableBytesView))
+    }
+
+    static func lastEventID(_ request: Request) throws -> UInt64? {
+        let raw = request.headers[HTTPField.Name("Last-Event-ID")!] ?? request.uri.queryParameters.get("last_event_id")
+        guard let raw, !raw.isEmpty else { return nil }
+        guard let value = UInt64(raw.trimmingCharacters(in: .whitespaces)) else {
+            throw BridgeError(.badRequest, .invalidArgument, "Last-Event-ID must be an event id (a non-negative integer), got '\(raw)'")
+        }
+        return value
+    }
+
+    /// Writes the call's events to one client: each SSE event in a single write, a heartbeat
+    /// comment when the stream is quiet, `[DONE]` at the end. Leaving (disconnect) detaches the
+    /// client; the last client leaving a running call cancels it.
+    static func pump(call: BridgeCall, after lastEventID: UInt64, heartbeat: Duration, writer: inout any ResponseBodyWriter) async throws {
+        let id = call.subscribe(after: lastEventID)
+        defer {
+            if call.unsubscribe(id) { call.requestCancel(reason: "the client disconnected") }
+        }
+        while !Task.isCancelled {
+            let chunk = await withTaskGroup(of: BridgeCall.Chunk?.self) { group -> BridgeCall.Chunk? in
+                group.addTask { await call.next(for: id) }
+                group.addTask {
+                    try? await Task.sleep(for: heartbeat)
+                    return nil
+                }
+                var chunk = await group.next() ?? nil
+                group.cancelAll()
+                call.wake(id)
+                // Keep whichever real chunk arrived, even if the heartbeat finished first.
+                for await result in group where result != nil { chunk = result }
+                return chunk
+            }
+            switch chunk {
+            case .event(let bytes)?:
+                try await writer.write(bytes)
+            case .end(let buffers)?:
+                for buffer in buffers { try await writer.write(buffer) }
+                return
+            case nil:
+                if Task.isCancelled { return }
+                try await writer.write(ByteBuffer(string: ": ping\n\n"))
+            }
+        }
+    }
+}

@@ -1,0 +1,84 @@
+public import ChorusCore
+import HTTPTypes
+public import Hummingbird
+public import Logging
+import NIOCore
+public import ServiceLifecycle
+import Synchronization
+
+/// The HTTP face of Chorus: re-emits the Analyze stream of any ``ChorusService`` as Server-Sent
+/// Events under the published JSON contract, and serves the web page.
+///
+/// The same code path serves an in-process orchestrator (inside `chorusd`) and a remote
+/// `chorusd` (through `ChorusClient`, which is also a `ChorusService`).
+///
+/// ```swift
+/// let bridge = ChorusHTTPBridge(service: orchestrator, configuration: .init(port: 8080), logger: logger)
+/// try await ServiceGroup(services: [rpcServer, bridge], gracefulShutdownSignals: [.sigterm], logger: logger).run()
+/// ```
+public final class ChorusHTTPBridge: Service, Sendable {
+    let service: any ChorusService
+    let configuration: Configuration
+    let logger: Logger
+    let registry: BridgeCallRegistry
+    let assets: StaticAssets
+    private let port = Mutex<(Int?, [CheckedContinuation<Int?, Never>])>((nil, []))
+
+    public init(service: any ChorusService, configuration: Configuration = Configuration(), logger: Logger) {
+        self.service = service
+        self.configuration = configuration
+        self.logger = logger
+        self.registry = BridgeCallRegistry(service: service, configuration: configuration, logger: logger)
+        self.assets = StaticAssets.load()
+    }
+
+    /// The bound port once listening (useful with port 0).
+    public var listeningPort: Int? {
+        get async {
+            await withCheckedContinuation { continuation in
+                let known = port.withLock { state -> Int?? in
+                    if let bound = state.0 { return .some(bound) }
+                    state.1.append(continuation)
+                    return .none
+                }
+                if let known { continuation.resume(returning: known) }
+            }
+        }
+    }
+
+    private func bound(port bound: Int?) {
+        let waiters = port.withLock { state in
+            state.0 = bound
+            defer { state.1 = [] }
+            return state.1
+        }
+        for waiter in waiters { waiter.resume(returning: bound) }
+    }
+
+    /// Calls currently running through the bridge.
+    public var runningCalls: Int { registry.runningCalls }
+
+    public func run() async throws {
+        let router = Router(context: BasicRequestContext.self)
+        router.add(middleware: CORSPolicy<BasicRequestContext>(allowedOrigins: configuration.allowedOrigins))
+        addRoutes(to: router)
+        let app = Application(
+            router: router,
+            configuration: ApplicationConfiguration(address: .hostname(configuration.host, port: configuration.port), serverName: "chorus"),
+            onServerRunning: { channel in
+                self.bound(port: channel.localAddress?.port)
+            },
+            logger: logger
+        )
+        try await withThrowingDiscardingTaskGroup { group in
+            group.addTask { await self.registry.run() }
+            try await withGracefulShutdownHandler {
+                try await app.run()
+            } onGracefulShutdown: {
+                // New calls get 503 while running streams finish.
+                self.registry.beginDrain()
+            }
+            registry.stop()
+        }
+    }
+}

@@ -1,0 +1,314 @@
+import ChorusCore
+import NIOCore
+import Synchronization
+
+/// One Analyze call seen through the bridge: the events it produced, encoded once as SSE, kept
+/// for the clients attached to it and for clients that resume with `Last-Event-ID`.
+///
+/// The service appends events (as an ``AnalyzeEventSink``); each attached client reads them in
+/// order at its own pace. The service waits when it runs more than `maxLag` events ahead of the
+/// slowest attached client, so a slow client holds the models back instead of growing memory.
+final class BridgeCall: AnalyzeEventSink, Sendable {
+    enum Outcome: Sendable {
+        case completed
+        case failed(ChorusError)
+    }
+
+    /// What a client writes next: one SSE event per chunk, never split.
+    enum Chunk: Sendable {
+        case event(ByteBuffer)
+        /// The stream's ending (an optional call-level error event, then `data: [DONE]`).
+        case end([ByteBuffer])
+    }
+
+    private struct Subscriber {
+        var delivered: UInt64
+        var waiter: CheckedContinuation<Void, Never>?
+    }
+
+    private struct State {
+        var log: [(seq: UInt64, bytes: ByteBuffer)] = []
+        var head = 0
+        var logBytes = 0
+        var lastSeq: UInt64 = 0
+        var outcome: Outcome?
+        var finishedAt: ContinuousClock.Instant?
+        var startWaiters: [CheckedContinuation<ChorusError?, Never>] = []
+        var started = false
+        var subscribers: [UInt64: Subscriber] = [:]
+        var nextSubscriberID: UInt64 = 0
+        var everSubscribed = false
+        var producers: [UInt64: CheckedContinuation<Void, any Error>] = [:]
+        var nextProducerID: UInt64 = 0
+        var cancelReason: String?
+        var cancelWaiter: CheckedContinuation<String?, Never>?
+
+        var firstRetainedSeq: UInt64 { head < log.count ? log[head].seq : lastSeq + 1 }
+
+        var slowestDelivered: UInt64? { subscribers.values.map(\.delivered).min() }
+    }
+
+    let requestID: String
+    let request: AnalyzeRequest
+    private let maxLag: Int
+    private let replayMaxBytes: Int
+    private let state = Mutex(State())
+
+    init(requestID: String, request: AnalyzeRequest, maxLag: Int, replayMaxBytes: Int) {
+        self.requestID = requestID
+        self.request = request
+        self.maxLag = maxLag
+        self.replayMaxBytes = replayMaxBytes
+    }
+
+    // MARK: Producer (the service)
+
+    func append(_ event: AnalyzeEvent) {
+        var buffer = ByteBuffer()
+        buffer.writeString("id: \(event.seq)\ndata: ")
+        var json: [UInt8] = []
+        json.reserveCapacity(128)
+        event.appendJSON(into: &json)
+        buffer.writeBytes(json)
+        buffer.writeString("\n\n")
+        let (startWaiters, subscriberWaiters) = state.withLock { state -> ([CheckedContinuation<ChorusError?, Never>], [CheckedContinuation<Void, Never>]) in
+            guard state.outcome == nil else { return ([], []) }
+            state.log.append((event.seq, buffer))
+            state.logBytes += buffer.readableBytes
+            state.lastSeq = event.seq
+            trim(&state)
+            var startWaiters: [CheckedContinuation<ChorusError?, Never>] = []
+            if !state.started {
+                state.started = true
+                startWaiters = state.startWaiters
+                state.startWaiters = []
+            }
+            return (startWaiters, takeSubscriberWaiters(&state))
+        }
+        for waiter in startWaiters { waiter.resume(returning: nil) }
+        for waiter in subscriberWaiters { waiter.resume() }
+    }
+
+    func waitForCapacity() async throws {
+        let id = state.withLock { state -> UInt64 in
+            state.nextProducerID += 1
+            return state.nextProducerID
+        }
+        try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+                let ready: Result<Void, any Error>? = state.withLock { state in
+                    if Task.isCancelled || state.cancelReason != nil { return .failure(CancellationError()) }
+                    if hasCapacity(state) { return .success(()) }
+                    state.producers[id] = continuation
+                    return nil
+                }
+                if let ready { continuation.resume(with: ready) }
+            }
+        } onCancel: {
+            state.withLock { $0.producers.removeValue(forKey: id) }?.resume(throwing: CancellationError())
+        }
+    }
+
+    private func hasCapacity(_ state: State) -> Bool {
+        let slowest = state.slowestDelivered ?? (state.everSubscribed ? state.lastSeq : 0)
+        return state.lastSeq - min(slowest, state.lastSeq) < UInt64(maxLag)
+    }
+
+    /// Records how the call ended and wakes everyone.
+    func finish(_ outcome: Outcome) {
+        let (startWaiters, subscriberWaiters, producers) = state.withLock { state in
+            guard state.outcome == nil else { return ([CheckedContinuation<ChorusError?, Never>](), [CheckedContinuation<Void, Never>](), [CheckedContinuation<Void, any Error>]()) }
+            state.outcome = outcome
+            state.finishedAt = .now
+            let startWaiters = state.startWaiters
+            state.startWaiters = []
+            let producers = Array(state.producers.values)
+            state.producers = [:]
+            return (startWaiters, takeSubscriberWaiters(&state), producers)
+        }
+        let startError: ChorusError?
+        switch outcome {
+        case .completed: startError = ChorusError(.internal, "the call ended without any event")
+        case .failed(let error): startError = error
+        }
+        for waiter in startWaiters { waiter.resume(returning: startError) }
+        for waiter in subscriberWaiters { waiter.resume() }
+        for producer in producers { producer.resume(throwing: CancellationError()) }
+    }
+
+    /// Waits for the first event: nil once the stream started, or the error that ended the call
+    /// before any event (a bad request), which the bridge answers as plain HTTP.
+    func awaitStart() async -> ChorusError? {
+        await withCheckedContinuation { continuation in
+            let immediate: ChorusError?? = state.withLock { state in
+                if state.started { return .some(nil) }
+                if case .failed(let error)? = state.outcome { return .some(error) }
+                if state.outcome != nil { return .some(ChorusError(.internal, "the call ended without any event")) }
+                state.startWaiters.append(continuation)
+                return .none
+            }
+            if let immediate { continuation.resume(returning: immediate) }
+        }
+    }
+
+    // MARK: Cancellation
+
+    /// Asks the running service call to stop (its runner is waiting in ``waitForCancelRequest()``).
+    func requestCancel(reason: String) {
+        let waiter = state.withLock { state -> CheckedContinuation<String?, Never>? in
+            guard state.outcome == nil, state.cancelReason == nil else { return nil }
+            state.cancelReason = reason
+            defer { state.cancelWaiter = nil }
+            return state.cancelWaiter
+        }
+        waiter?.resume(returning: reason)
+    }
+
+    func waitForCancelRequest() async -> String? {
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { (continuation: CheckedContinuation<String?, Never>) in
+                let immediate: String?? = state.withLock { state in
+                    if let reason = state.cancelReason { return .some(reason) }
+                    if Task.isCancelled { return .some(nil) }
+                    state.cancelWaiter = continuation
+                    return .none
+                }
+                if let immediate { continuation.resume(returning: immediate) }
+            }
+        } onCancel: {
+            state.withLock { state -> CheckedContinuation<String?, Never>? in
+                defer { state.cancelWaiter = nil }
+                return state.cancelWaiter
+            }?.resume(returning: nil)
+        }
+    }
+
+    // MARK: Subscribers (HTTP clients)
+
+    /// Attaches a client that has seen every event up to `lastEventID`.
+    func subscribe(after lastEventID: UInt64) -> UInt64 {
+        state.withLock { state in
+            state.nextSubscriberID += 1
+            state.everSubscribed = true
+            state.subscribers[state.nextSubscriberID] = Subscriber(delivered: lastEventID)
+            return state.nextSubscriberID
+        }
+    }
+
+    /// Detaches a client. Returns true when it was the last one and the call is still running.
+    func unsubscribe(_ id: UInt64) -> Bool {
+        let (lastGone, producers) = state.withLock { state -> (Bool, [CheckedContinuation<Void, any Error>]) in
+            state.subscribers.removeValue(forKey: id)
+            // The departed client may have been the slowest: producers may have room now.
+            let producers = hasCapacity(state) ? Array(state.producers.values) : []
+            if !producers.isEmpty { state.producers = [:] }
+            return (state.subscribers.isEmpty && state.outcome == nil, producers)
+        }
+        for producer in producers { producer.resume() }
+        return lastGone
+    }
+
+    /// The next chunk for subscriber `id`, waiting for the service if needed; nil when the
+    /// waiting task was cancelled and woken with ``wake(_:)`` (heartbeat or disconnect).
+    func next(for id: UInt64) async -> Chunk? {
+        while true {
+            enum Step { case chunk(Chunk, [CheckedContinuation<Void, any Error>]), wait }
+            let step: Step = state.withLock { state in
+                guard let subscriber = state.subscribers[id] else { return .chunk(.end([]), []) }
+                let wanted = subscriber.delivered + 1
+                if wanted < state.firstRetainedSeq, wanted <= state.lastSeq {
+                    let error = ChorusError(
+                        .outOfRange,
+                        "events after id \(subscriber.delivered) are no longer available (the replay buffer keeps \(replayMaxBytes) bytes); start a new call"
+                    )
+                    return .chunk(.end([BridgeCall.errorEvent(error), BridgeCall.done]), [])
+                }
+                if wanted <= state.lastSeq {
+                    let entry = state.log[state.head + Int(wanted - state.firstRetainedSeq)]
+                    state.subscribers[id]?.delivered = wanted
+                    trim(&state)
+                    var producers: [CheckedContinuation<Void, any Error>] = []
+                    if hasCapacity(state), !state.producers.isEmpty {
+                        producers = Array(state.producers.values)
+                        state.producers = [:]
+                    }
+                    return .chunk(.event(entry.bytes), producers)
+                }
+                if let outcome = state.outcome {
+                    switch outcome {
+                    case .completed: return .chunk(.end([BridgeCall.done]), [])
+                    case .failed(let error): return .chunk(.end([BridgeCall.errorEvent(error), BridgeCall.done]), [])
+                    }
+                }
+                return .wait
+            }
+            switch step {
+            case .chunk(let chunk, let producers):
+                for producer in producers { producer.resume() }
+                return chunk
+            case .wait:
+                await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+                    let resumeNow = state.withLock { state -> Bool in
+                        guard state.subscribers[id] != nil else { return true }
+                        let delivered = state.subscribers[id]!.delivered
+                        if delivered < state.lastSeq || state.outcome != nil { return true }
+                        state.subscribers[id]?.waiter = continuation
+                        return false
+                    }
+                    if resumeNow { continuation.resume() }
+                }
+                if Task.isCancelled { return nil }
+            }
+        }
+    }
+
+    /// Wakes a waiting subscriber without new data (used for heartbeats and disconnects).
+    func wake(_ id: UInt64) {
+        state.withLock { state -> CheckedContinuation<Void, Never>? in
+            defer { state.subscribers[id]?.waiter = nil }
+            return state.subscribers[id]?.waiter
+        }?.resume()
+    }
+
+    var isFinished: Bool { state.withLock { $0.outcome != nil } }
+    var finishedAt: ContinuousClock.Instant? { state.withLock { $0.finishedAt } }
+    var lastSeq: UInt64 { state.withLock { $0.lastSeq } }
+
+    // MARK: Helpers
+
+    /// Drops the oldest events beyond the replay budget, but never one an attached client still needs.
+    private func trim(_ state: inout State) {
+        let slowest = state.slowestDelivered ?? state.lastSeq
+        while state.logBytes > replayMaxBytes, state.head < state.log.count, state.log[state.head].seq <= slowest {
+            state.logBytes -= state.log[state.head].bytes.readableBytes
+            state.head += 1
+        }
+        if state.head > 256 && state.head * 2 > state.log.count {
+            state.log.removeFirst(state.head)
+            state.head = 0
+        }
+    }
+
+    private func takeSubscriberWaiters(_ state: inout State) -> [CheckedContinuation<Void, Never>] {
+        var waiters: [CheckedContinuation<Void, Never>] = []
+        for (id, subscriber) in state.subscribers {
+            if let waiter = subscriber.waiter {
+                waiters.append(waiter)
+                state.subscribers[id]?.waiter = nil
+            }
+        }
+        return waiters
+    }
+
+    static let done = ByteBuffer(string: "data: [DONE]\n\n")
+
+    /// A call-level error event: no `model` field (the contract's marker for "the call failed").
+    static func errorEvent(_ error: ChorusError) -> ByteBuffer {
+        var json: [UInt8] = []
+        error.appendJSONEvent(into: &json)
+        var buffer = ByteBuffer(string: "data: ")
+        buffer.writeBytes(json)
+        buffer.writeString("\n\n")
+        return buffer
+    }
+}

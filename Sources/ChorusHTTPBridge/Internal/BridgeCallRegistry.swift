@@ -1,0 +1,131 @@
+import ChorusCore
+import HTTPTypes
+import Logging
+import Synchronization
+
+/// The calls the bridge is running or keeps for resumption, keyed by request id. Calls run as
+/// child tasks of ``run()``, so stopping the bridge cancels them all.
+final class BridgeCallRegistry: Sendable {
+    private struct State {
+        var calls: [String: BridgeCall] = [:]
+        var running = 0
+        var draining = false
+    }
+
+    private let service: any ChorusService
+    private let configuration: ChorusHTTPBridge.Configuration
+    private let logger: Logger
+    private let state = Mutex(State())
+    private let jobs: AsyncStream<(BridgeCall, CallContext)>
+    private let jobsContinuation: AsyncStream<(BridgeCall, CallContext)>.Continuation
+
+    init(service: any ChorusService, configuration: ChorusHTTPBridge.Configuration, logger: Logger) {
+        self.service = service
+        self.configuration = configuration
+        self.logger = logger
+        (jobs, jobsContinuation) = AsyncStream.makeStream()
+    }
+
+    /// Runs submitted calls until cancelled, and evicts finished calls after the retention period.
+    func run() async {
+        await withDiscardingTaskGroup { group in
+            group.addTask { await self.evictLoop() }
+            for await (call, context) in jobs {
+                group.addTask { await self.execute(call, context: context) }
+            }
+        }
+    }
+
+    func stop() {
+        jobsContinuation.finish()
+    }
+
+    /// Starts a call. Throws a ``BridgeError`` when limited, draining, or the request id is in use.
+    func start(_ request: AnalyzeRequest, context: CallContext) throws -> BridgeCall {
+        let requestID = request.requestID ?? BridgeCallRegistry.generateID()
+        var request = request
+        request.requestID = requestID
+        let call = BridgeCall(requestID: requestID, request: request, maxLag: configuration.maxClientLag, replayMaxBytes: configuration.replayMaxBytes)
+        try state.withLock { state in
+            if state.draining {
+                throw BridgeError(.serviceUnavailable, .unavailable, "the server is draining and accepts no new calls; retry on another instance",
+                                  headers: [.retryAfter: String(configuration.retryAfterSeconds)])
+            }
+            if state.running >= configuration.maxConcurrentCalls {
+                throw BridgeError(.tooManyRequests, .resourceExhausted,
+                                  "too many concurrent calls (limit \(configuration.maxConcurrentCalls)); retry after \(configuration.retryAfterSeconds)s",
+                                  headers: [.retryAfter: String(configuration.retryAfterSeconds)])
+            }
+            if let existing = state.calls[requestID] {
+                let verb = existing.isFinished ? "recently finished" : "is still running"
+                throw BridgeError(.conflict, .alreadyExists,
+                                  "request_id '\(requestID)' \(verb); send Last-Event-ID to resume it or use a new request_id")
+            }
+            state.calls[requestID] = call
+            state.running += 1
+        }
+        jobsContinuation.yield((call, context))
+        return call
+    }
+
+    func find(_ requestID: String) -> BridgeCall? {
+        state.withLock { $0.calls[requestID] }
+    }
+
+    /// Forgets a call that was answered as an HTTP error (it never streamed).
+    func discard(_ call: BridgeCall) {
+        state.withLock { state in
+            if state.calls[call.requestID] === call { state.calls.removeValue(forKey: call.requestID) }
+        }
+    }
+
+    func beginDrain() {
+        state.withLock { $0.draining = true }
+    }
+
+    var isDraining: Bool { state.withLock { $0.draining } }
+    var runningCalls: Int { state.withLock { $0.running } }
+
+    private func execute(_ call: BridgeCall, context: CallContext) async {
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask {
+                do {
+                    try await self.service.analyze(call.request, context: context, sink: call)
+                    call.finish(.completed)
+                } catch {
+                    let reason = call.isFinished ? nil : ChorusError(from: error)
+                    if let reason { call.finish(.failed(reason)) }
+                }
+            }
+            group.addTask {
+                if let reason = await call.waitForCancelRequest() {
+                    call.finish(.failed(ChorusError(.cancelled, reason)))
+                }
+            }
+            await group.next()
+            group.cancelAll()
+        }
+        state.withLock { $0.running -= 1 }
+    }
+
+    private func evictLoop() async {
+        while !Task.isCancelled {
+            try? await Task.sleep(for: .seconds(1))
+            let retention = configuration.replayRetention
+            state.withLock { state in
+                let now = ContinuousClock.now
+                state.calls = state.calls.filter { _, call in
+                    guard let finishedAt = call.finishedAt else { return true }
+                    return now - finishedAt < retention
+                }
+            }
+        }
+    }
+
+    static func generateID() -> String {
+        var generator = SystemRandomNumberGenerator()
+        let value = generator.next() as UInt64
+        let hex = String(value, radix: 16)
+        return String(repeating: "0", count: 16 - hex.count) + hex
+    }
+}

@@ -1,0 +1,51 @@
+import ArgumentParser
+import ChorusHTTPBridge
+import ChorusRPCClient
+import Foundation
+import Logging
+import ServiceLifecycle
+import UnixSignals
+
+/// `chorusd bridge --upstream host:port`: the HTTP/SSE bridge alone, in front of a remote chorusd,
+/// translating its binary RPC stream. Same bridge code; the service is a `ChorusClient`.
+struct BridgeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bridge",
+        abstract: "Run only the HTTP/SSE bridge in front of a remote chorusd."
+    )
+
+    @Option(help: "The chorusd RPC address to forward to (host:port). Env: CHORUS_UPSTREAM.")
+    var upstream: String?
+
+    @OptionGroup var http: HTTPOptions
+
+    @Option(help: "Log level. Env: CHORUS_LOG_LEVEL. Default: info.")
+    var logLevel: String?
+
+    func run() async throws {
+        let environment = ProcessInfo.processInfo.environment
+        guard let upstream = upstream ?? environment["CHORUS_UPSTREAM"] else {
+            throw ValidationError("--upstream host:port is required (the chorusd RPC address)")
+        }
+        let (host, port) = try HTTPOptions.split(upstream, what: "upstream")
+        let level = try Logger.Level(rawValue: (logLevel ?? environment["CHORUS_LOG_LEVEL"] ?? "info").lowercased())
+            ?? { throw ValidationError("unknown log level") }()
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+        let logger = Logger(label: "chorusd.bridge")
+        guard let configuration = try http.configuration(environment: environment) else {
+            throw ValidationError("the bridge needs an HTTP address; 'off' makes no sense here")
+        }
+        let client = ChorusClient(host: host, port: port, logger: logger)
+        defer { client.close() }
+        let bridge = ChorusHTTPBridge(service: client, configuration: configuration, logger: logger)
+        logger.info("chorus HTTP bridge", metadata: ["address": "\(configuration.host):\(configuration.port)", "upstream": "\(upstream)"])
+        let group = ServiceGroup(
+            configuration: ServiceGroupConfiguration(services: [.init(service: bridge)], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+        )
+        try await group.run()
+    }
+}

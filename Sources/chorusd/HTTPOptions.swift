@@ -1,0 +1,48 @@
+import ArgumentParser
+import ChorusHTTPBridge
+import Foundation
+
+/// Options of the HTTP/SSE bridge, shared by `serve` and `bridge`.
+struct HTTPOptions: ParsableArguments {
+    @Option(help: "HTTP bridge address host:port, or 'off'. Env: CHORUS_HTTP_ADDRESS. Default: 127.0.0.1:8080.")
+    var httpAddress: String?
+
+    @Option(name: .customLong("allow-origin"), help: "An origin allowed to call the HTTP API cross-origin (repeatable; '*' for any). Env: CHORUS_ALLOWED_ORIGINS (comma-separated). Default: same origin only.")
+    var allowOrigin: [String] = []
+
+    @Option(help: "Seconds of quiet before an SSE heartbeat comment. Env: CHORUS_HEARTBEAT. Default: 15.")
+    var heartbeat: Double?
+
+    @Option(help: "Most concurrent calls through the bridge before 429. Env: CHORUS_HTTP_MAX_CALLS. Default: 1000.")
+    var httpMaxCalls: Int?
+
+    /// nil when the bridge is turned off.
+    func configuration(environment: [String: String]) throws -> ChorusHTTPBridge.Configuration? {
+        var configuration = ChorusHTTPBridge.Configuration()
+        let address = httpAddress ?? environment["CHORUS_HTTP_ADDRESS"].flatMap { $0.isEmpty ? nil : $0 } ?? "127.0.0.1:8080"
+        if address.lowercased() == "off" { return nil }
+        let (host, port) = try HTTPOptions.split(address, what: "HTTP address")
+        configuration.host = host
+        configuration.port = port
+        configuration.allowedOrigins = allowOrigin.isEmpty
+            ? (environment["CHORUS_ALLOWED_ORIGINS"] ?? "").split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+            : allowOrigin
+        if let seconds = heartbeat ?? environment["CHORUS_HEARTBEAT"].flatMap(Double.init) {
+            guard seconds > 0 else { throw ValidationError("heartbeat must be positive seconds") }
+            configuration.heartbeatInterval = .milliseconds(Int64(seconds * 1000))
+        }
+        if let calls = httpMaxCalls ?? environment["CHORUS_HTTP_MAX_CALLS"].flatMap(Int.init) {
+            guard calls > 0 else { throw ValidationError("HTTP max calls must be a positive integer") }
+            configuration.maxConcurrentCalls = calls
+        }
+        return configuration
+    }
+
+    static func split(_ address: String, what: String) throws -> (String, Int) {
+        let parts = address.split(separator: ":", omittingEmptySubsequences: false)
+        guard parts.count >= 2, let port = Int(parts.last!), (0...65535).contains(port) else {
+            throw ValidationError("\(what) '\(address)' must be host:port, e.g. 127.0.0.1:8080")
+        }
+        return (parts.dropLast().joined(separator: ":").trimmingCharacters(in: CharacterSet(charactersIn: "[]")), port)
+    }
+}
