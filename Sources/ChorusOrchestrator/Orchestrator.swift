@@ -38,7 +38,10 @@ public struct Orchestrator: ChorusService {
     ///   - limits: Limits on what a request may ask for.
     ///   - version: Reported by ``health(context:)``.
     ///   - logger: Receives per-model diagnostics at debug level; per-call summaries go to the call's logger.
-    public init(registry: ModelRegistry, limits: ServiceLimits = .init(), version: String = Orchestrator.defaultVersion, logger: Logger) {
+    public init(
+        registry: ModelRegistry, limits: ServiceLimits = .init(), version: String = Orchestrator.defaultVersion,
+        logger: Logger
+    ) {
         self.registry = registry
         self.limits = limits
         self.version = version
@@ -68,10 +71,14 @@ public struct Orchestrator: ChorusService {
         activeCalls.increment()
         defer { activeCalls.decrement() }
 
-        let run = AnalyzeCall(call: call, options: request.options, video: request.video, deadline: context.deadline, sink: sink, logger: logger)
+        let run = AnalyzeCall(
+            call: call, options: request.options, video: request.video, deadline: context.deadline, sink: sink,
+            logger: logger)
         do {
             let result = try await run.run(started: started)
-            logSummary(context: context, requestID: call.requestID, models: call.models, outcome: "ok", started: started, result: result)
+            logSummary(
+                context: context, requestID: call.requestID, models: call.models, outcome: "ok", started: started,
+                result: result)
         } catch {
             let outcome: String
             if let error = error as? ChorusError, error.code == .deadlineExceeded {
@@ -81,7 +88,9 @@ public struct Orchestrator: ChorusService {
             } else {
                 outcome = "failed"
             }
-            logSummary(context: context, requestID: call.requestID, models: call.models, outcome: outcome, started: started, result: run.partialResult)
+            logSummary(
+                context: context, requestID: call.requestID, models: call.models, outcome: outcome, started: started,
+                result: run.partialResult)
             throw error
         }
     }

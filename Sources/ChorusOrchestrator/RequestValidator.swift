@@ -27,7 +27,8 @@ struct RequestValidator {
         }
         let queryLength = query.count
         if queryLength > limits.maxQueryLength {
-            throw ChorusError(.invalidArgument, "query is \(queryLength) characters; the maximum is \(limits.maxQueryLength)")
+            throw ChorusError(
+                .invalidArgument, "query is \(queryLength) characters; the maximum is \(limits.maxQueryLength)")
         }
 
         let requestID: String
@@ -44,14 +45,17 @@ struct RequestValidator {
             // The registry checked at construction that the table names only known models.
             models = Array(registry.recommendations.recommend(for: query).prefix(limits.maxModelsPerCall))
         } else if models.count > limits.maxModelsPerCall {
-            throw ChorusError(.invalidArgument, "models lists \(models.count) entries; the maximum per call is \(limits.maxModelsPerCall)")
+            throw ChorusError(
+                .invalidArgument,
+                "models lists \(models.count) entries; the maximum per call is \(limits.maxModelsPerCall)")
         }
 
         var entries: [ModelRegistry.Entry] = []
         var seen = Set<String>()
         for name in models {
             guard let entry = registry[name] else {
-                throw ChorusError(.invalidArgument, "unknown model '\(name)'; known: \(registry.names.joined(separator: ", "))")
+                throw ChorusError(
+                    .invalidArgument, "unknown model '\(name)'; known: \(registry.names.joined(separator: ", "))")
             }
             guard seen.insert(name).inserted else {
                 throw ChorusError(.invalidArgument, "duplicate model '\(name)' in models")
@@ -66,18 +70,22 @@ struct RequestValidator {
             throw ChorusError(.invalidArgument, "options.max_output_tokens must be positive, got \(maxTokens)")
         }
 
-        return ValidatedRequest(query: query, models: models, entries: entries, recommended: recommended, requestID: requestID)
+        return ValidatedRequest(
+            query: query, models: models, entries: entries, recommended: recommended, requestID: requestID)
     }
 
     private func checkRequestID(_ id: String) throws(ChorusError) {
         let bytes = id.utf8.count
         if bytes > limits.maxRequestIDLength {
-            throw ChorusError(.invalidArgument, "request_id is \(bytes) bytes; the maximum is \(limits.maxRequestIDLength)")
+            throw ChorusError(
+                .invalidArgument, "request_id is \(bytes) bytes; the maximum is \(limits.maxRequestIDLength)")
         }
         // Request ids end up in log lines and response metadata, so only printable ASCII is accepted.
         if let offset = id.unicodeScalars.firstIndex(where: { !RequestValidator.isPrintableASCII($0) }) {
             let position = id.unicodeScalars.distance(from: id.unicodeScalars.startIndex, to: offset)
-            throw ChorusError(.invalidArgument, "request_id contains a non-printable character at position \(position); use printable ASCII only")
+            throw ChorusError(
+                .invalidArgument,
+                "request_id contains a non-printable character at position \(position); use printable ASCII only")
         }
     }
 

@@ -2,6 +2,7 @@ import ChorusCore
 import ChorusOrchestrator
 import ChorusProviders
 import ChorusTestSupport
+import Logging
 import Testing
 
 @Suite("Concurrency, cancellation and backpressure", .timeLimit(.minutes(1)))
@@ -9,19 +10,11 @@ struct ConcurrencyTests {
     /// A demo model whose answer takes exactly `100 ms + 10 × interval` (11 one-word chunks).
     static func fixedDemo(interval: Int, observer: DemoObserver) -> DemoProvider {
         DemoProvider(
-            profile: DemoProfile(firstChunkDelay: .milliseconds(100), chunkInterval: .milliseconds(interval), answerWords: 11...11, wordsPerChunk: 1...1),
+            profile: DemoProfile(
+                firstChunkDelay: .milliseconds(100), chunkInterval: .milliseconds(interval), answerWords: 11...11,
+                wordsPerChunk: 1...1),
             observer: observer
         )
-    }
-
-    /// Plays a slow reader: drains `sink` every `interval` until `complete` arrives (or 10 s pass, so a
-    /// call that failed cannot keep the test spinning).
-    func drain(_ sink: CollectingSink, every interval: Duration) async throws {
-        let giveUp = ContinuousClock.now.advanced(by: .seconds(10))
-        while sink.events.complete == nil, ContinuousClock.now < giveUp {
-            sink.drain()
-            try await Task.sleep(for: interval)
-        }
     }
 
     @Test("models run concurrently: wall time follows the slowest model, not the sum")
@@ -36,7 +29,8 @@ struct ConcurrencyTests {
         let orchestrator = Orchestrator(registry: registry, logger: silentLogger)
         var events: [AnalyzeEvent] = []
         let elapsed = try await ContinuousClock().measure {
-            events = try await collect(orchestrator, AnalyzeRequest(query: "What happens?", models: ["quick", "slow", "middle"]))
+            events = try await collect(
+                orchestrator, AnalyzeRequest(query: "What happens?", models: ["quick", "slow", "middle"]))
         }
         #expect(elapsed >= .milliseconds(500))
         #expect(elapsed < .milliseconds(900))
@@ -54,8 +48,12 @@ struct ConcurrencyTests {
         let observer = DemoObserver()
         let orchestrator = Orchestrator(registry: BuiltInRegistry.make(observer: observer), logger: silentLogger)
         let sink = CollectingSink()
+        let recorder = RecordingLogHandler.Recorder()
+        let context = CallContext(logger: recorder.logger())
         let call = Task {
-            try await orchestrator.analyze(AnalyzeRequest(query: "What happens?", models: ["gemini", "pegasus", "gpt4o"]), context: CallContext(), sink: sink)
+            try await orchestrator.analyze(
+                AnalyzeRequest(query: "What happens?", models: ["gemini", "pegasus", "gpt4o"]), context: context,
+                sink: sink)
         }
         // Every model is mid-answer (the built-in profiles take seconds) once each has sent text.
         let midAnswer = await sink.wait(timeout: .seconds(10)) { events in
@@ -65,16 +63,20 @@ struct ConcurrencyTests {
         let clock = ContinuousClock()
         let cancelledAt = clock.now
         call.cancel()
-        let result = await call.result
+        var failure: (any Error)?
+        do { try await value(of: call) } catch { failure = error }
         let stopped = clock.now - cancelledAt
 
-        #expect(throws: CancellationError.self) { try result.get() }
+        #expect(failure is CancellationError)
+        #expect(recorder.entries.filter { $0.level == .info }.map { $0.metadata["outcome"] } == ["cancelled"])
         #expect(await observer.wait(for: .cancelled, count: 3, timeout: .seconds(5)))
         #expect(observer.counts.completed == 0)
         // Generous bound: "promptly" means no model ran on to the end of its answer (seconds away).
         #expect(stopped < .seconds(1))
         #expect(sink.events.complete == nil)
         #expect(sink.events.shapeProblems(models: ["gemini", "pegasus", "gpt4o"], complete: false) == [])
+        // The caller is gone: models stop without reporting errors of their own.
+        #expect(!sink.events.contains { $0.eventType == "error" || $0.eventType == "model_end" })
         // Nothing is appended after analyze returned.
         let count = sink.events.count
         try await Task.sleep(for: .milliseconds(100))
@@ -89,7 +91,8 @@ struct ConcurrencyTests {
         let orchestrator = Orchestrator(registry: BuiltInRegistry.make(observer: observer), logger: silentLogger)
         let sink = CollectingSink(capacity: capacity)
         let call = Task {
-            try await orchestrator.analyze(AnalyzeRequest(query: "[demo:fast] What happens?", models: models), context: CallContext(), sink: sink)
+            try await orchestrator.analyze(
+                AnalyzeRequest(query: "[demo:fast] What happens?", models: models), context: CallContext(), sink: sink)
         }
         // Let the providers run into the full sink ([demo:fast] would otherwise finish in milliseconds).
         #expect(await sink.wait(timeout: .seconds(5)) { $0.count >= capacity })
@@ -98,8 +101,7 @@ struct ConcurrencyTests {
         #expect(sink.pendingCount <= capacity + models.count)
         #expect(observer.counts.completed == 0)
 
-        try await drain(sink, every: .milliseconds(1))
-        try await call.value
+        try await drainWhileRunning(sink, every: .milliseconds(1), call: call)
         #expect(sink.maxPendingCount <= capacity + models.count)
         #expect(sink.events.complete?.succeeded == models)
         #expect(sink.events.shapeProblems(models: models) == [])
@@ -109,19 +111,44 @@ struct ConcurrencyTests {
     @Test("time blocked on a slow consumer does not trip the idle or first-chunk clocks")
     func slowConsumerIsNotSilence() async throws {
         let registry = try makeRegistry([
-            ("a", ScriptedProvider(chunks: Array(repeating: " w", count: 10)), .clocks(firstChunk: .milliseconds(80), idle: .milliseconds(80))),
-            ("b", ScriptedProvider(chunks: Array(repeating: " w", count: 10)), .clocks(firstChunk: .milliseconds(80), idle: .milliseconds(80))),
+            (
+                "a", ScriptedProvider(chunks: Array(repeating: " w", count: 10)),
+                .clocks(firstChunk: .milliseconds(80), idle: .milliseconds(80))
+            ),
+            (
+                "b", ScriptedProvider(chunks: Array(repeating: " w", count: 10)),
+                .clocks(firstChunk: .milliseconds(80), idle: .milliseconds(80))
+            ),
         ])
         let sink = CollectingSink(capacity: 2)
         let call = Task {
-            try await Orchestrator(registry: registry, logger: silentLogger).analyze(AnalyzeRequest(query: "q", models: ["a", "b"]), context: CallContext(), sink: sink)
+            try await Orchestrator(registry: registry, logger: silentLogger).analyze(
+                AnalyzeRequest(query: "q", models: ["a", "b"]), context: CallContext(), sink: sink)
         }
         // Hold the consumer back for several idle periods, then read slowly.
         try await Task.sleep(for: .milliseconds(300))
-        try await drain(sink, every: .milliseconds(20))
-        try await call.value
+        try await drainWhileRunning(sink, every: .milliseconds(20), call: call)
         #expect(sink.events.complete?.succeeded == ["a", "b"])
         #expect(sink.events.error(of: "a") == nil && sink.events.error(of: "b") == nil)
+    }
+
+    @Test("analyze returns once complete is appended, even if the consumer stops reading there")
+    func noWaitAfterComplete() async throws {
+        let registry = try makeRegistry([("m", ScriptedProvider(chunks: ["a", " b", " c"]), .clocks())])
+        let sink = CollectingSink(capacity: 1)
+        let call = Task {
+            try await Orchestrator(registry: registry, logger: silentLogger).analyze(
+                AnalyzeRequest(query: "q", models: ["m"]), context: CallContext(), sink: sink)
+        }
+        // Read until `complete`, then stop for good: the pending `complete` fills the sink.
+        let giveUp = ContinuousClock.now.advanced(by: .seconds(10))
+        while sink.events.complete == nil, ContinuousClock.now < giveUp {
+            sink.drain()
+            try await Task.sleep(for: .milliseconds(1))
+        }
+        #expect(sink.pendingCount >= 1)
+        try await value(of: call)
+        #expect(sink.events.complete?.succeeded == ["m"])
     }
 
     @Test("a consumer that goes away ends the call with its error and stops the models")
@@ -130,14 +157,16 @@ struct ConcurrencyTests {
         let orchestrator = Orchestrator(registry: BuiltInRegistry.make(observer: observer), logger: silentLogger)
         let buffer = AnalyzeEventBuffer(capacity: 2)
         let call = Task {
-            try await orchestrator.analyze(AnalyzeRequest(query: "What happens?", models: ["gemini", "pegasus"]), context: CallContext(), sink: buffer)
+            try await orchestrator.analyze(
+                AnalyzeRequest(query: "What happens?", models: ["gemini", "pegasus"]), context: CallContext(),
+                sink: buffer)
         }
         // Read the line-up so both models get going, then walk away.
         var iterator = buffer.makeAsyncIterator()
         for _ in 0..<3 { _ = try await iterator.next() }
         #expect(await observer.wait(for: .started, count: 2, timeout: .seconds(5)))
         buffer.cancelConsumer()
-        await #expect(throws: CancellationError.self) { try await call.value }
+        await #expect(throws: CancellationError.self) { try await value(of: call) }
         #expect(await observer.wait(until: { $0.cancelled + $0.failed == 2 }, timeout: .seconds(5)))
         #expect(observer.counts.completed == 0)
     }

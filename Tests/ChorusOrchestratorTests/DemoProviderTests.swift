@@ -1,19 +1,22 @@
 import ChorusCore
 import ChorusOrchestrator
-@testable import ChorusProviders
 import ChorusTestSupport
 import Synchronization
 import Testing
+
+@testable import ChorusProviders
 
 @Suite("Demo provider", .timeLimit(.minutes(1)))
 struct DemoProviderTests {
     /// Runs `provider` directly and returns its chunks and completion.
     func generate(
-        _ provider: DemoProvider = DemoProvider(profile: .instant), model: String = "gemini", query: String, maxOutputTokens: Int? = nil
+        _ provider: DemoProvider = DemoProvider(profile: .instant), model: String = "gemini", query: String,
+        maxOutputTokens: Int? = nil
     ) async throws -> (chunks: [String], completion: ModelCompletion) {
         let chunks = Mutex<[String]>([])
         let output = ModelOutputWriter { text in chunks.withLock { $0.append(text) } }
-        let completion = try await provider.generate(ModelPrompt(model: model, query: query, maxOutputTokens: maxOutputTokens), output: output)
+        let completion = try await provider.generate(
+            ModelPrompt(model: model, query: query, maxOutputTokens: maxOutputTokens), output: output)
         return (chunks.withLock { $0 }, completion)
     }
 
@@ -24,7 +27,8 @@ struct DemoProviderTests {
         #expect(first.chunks == second.chunks)
         #expect(first.chunks.count > 1)
         // Built from scratch (a fresh provider and generator) with the same inputs: still the same.
-        let fresh = try await generate(DemoProvider(profile: .instant, observer: DemoObserver()), query: "What is the dog doing in this video?")
+        let fresh = try await generate(
+            DemoProvider(profile: .instant, observer: DemoObserver()), query: "What is the dog doing in this video?")
         #expect(fresh.chunks == first.chunks)
     }
 
@@ -32,14 +36,17 @@ struct DemoProviderTests {
     func varies() async throws {
         let base = try await generate(query: "What is the dog doing in this video?").chunks.joined()
         let otherQuery = try await generate(query: "Where was this filmed?").chunks.joined()
-        let otherModel = try await generate(model: "pegasus", query: "What is the dog doing in this video?").chunks.joined()
+        let otherModel = try await generate(model: "pegasus", query: "What is the dog doing in this video?").chunks
+            .joined()
         #expect(base != otherQuery)
         #expect(base != otherModel)
     }
 
     @Test("answers are sentences of single-space-separated words, streamed with leading spaces")
     func shape() async throws {
-        let (chunks, completion) = try await generate(DemoProvider(profile: DemoProfile(answerWords: 80...160)), query: "[demo:fast] How does the chef plate the dish?")
+        let (chunks, completion) = try await generate(
+            DemoProvider(profile: DemoProfile(answerWords: 80...160)),
+            query: "[demo:fast] How does the chef plate the dish?")
         let text = chunks.joined()
         let words = text.split(separator: " ")
         #expect((80...160).contains(words.count))
@@ -52,10 +59,16 @@ struct DemoProviderTests {
         #expect(completion.outputTokens == (words.count * 13 + 5) / 10)
     }
 
-    @Test("[demo:words=N] gives exactly N words and [demo:fast] changes timing, not text", arguments: [1, 2, 7, 13, 40, 99])
+    @Test(
+        "[demo:words=N] gives exactly N words and [demo:fast] changes timing, not text",
+        arguments: [1, 2, 7, 13, 40, 99])
     func exactLength(words: Int) async throws {
-        let slow = try await generate(DemoProvider(profile: DemoProfile(firstChunkDelay: .milliseconds(5), chunkInterval: .milliseconds(1))), query: "[demo:words=\(words)] Tell me about the chef")
-        let fast = try await generate(DemoProvider(profile: DemoProfile(firstChunkDelay: .milliseconds(5), chunkInterval: .milliseconds(1))), query: "Tell me about the chef [demo:fast] [demo:words=\(words)]")
+        let slow = try await generate(
+            DemoProvider(profile: DemoProfile(firstChunkDelay: .milliseconds(5), chunkInterval: .milliseconds(1))),
+            query: "[demo:words=\(words)] Tell me about the chef")
+        let fast = try await generate(
+            DemoProvider(profile: DemoProfile(firstChunkDelay: .milliseconds(5), chunkInterval: .milliseconds(1))),
+            query: "Tell me about the chef [demo:fast] [demo:words=\(words)]")
         #expect(slow.chunks.joined().split(separator: " ").count == words)
         #expect(slow.chunks == fast.chunks)
     }
@@ -70,7 +83,10 @@ struct DemoProviderTests {
 
     @Test("directives parse targets, positions and codes")
     func directives() throws {
-        let parsed = try DemoDirectives(parsing: "Why? [demo:fail=gemini@3:resource_exhausted, gpt4o] [DEMO:Fast]  [demo:stall=*@0] [demo:cutoff=pegasus] end")
+        let parsed = try DemoDirectives(
+            parsing:
+                "Why? [demo:fail=gemini@3:resource_exhausted, gpt4o] [DEMO:Fast]  [demo:stall=*@0] [demo:cutoff=pegasus] end"
+        )
         #expect(parsed.fast)
         #expect(parsed.failures["gemini"] == DemoDirectives.Trigger(afterChunks: 3, code: .resourceExhausted))
         #expect(parsed.failures["gpt4o"] == DemoDirectives.Trigger(afterChunks: nil, code: nil))
@@ -81,7 +97,10 @@ struct DemoProviderTests {
 
     @Test(
         "malformed directives are rejected",
-        arguments: ["[demo:slow]", "[demo:fail=]", "[demo:words=0]", "[demo:stall=gemini:unavailable]", "[demo:fail=gemini@x]", "[demo:fail=gemini:nope]", "[demo:fast"]
+        arguments: [
+            "[demo:slow]", "[demo:fail=]", "[demo:words=0]", "[demo:stall=gemini:unavailable]", "[demo:fail=gemini@x]",
+            "[demo:fail=gemini:nope]", "[demo:fast",
+        ]
     )
     func badDirective(query: String) async throws {
         #expect(throws: ChorusError.self) { try DemoDirectives(parsing: query) }
@@ -98,7 +117,9 @@ struct DemoProviderTests {
         let observer = DemoObserver()
         let orchestrator = Orchestrator(registry: BuiltInRegistry.make(observer: observer), logger: silentLogger)
         let models = ["gemini", "gpt4o", "pegasus"]
-        let events = try await collect(orchestrator, AnalyzeRequest(query: "[demo:fail=gemini] [demo:cutoff=gpt4o] [demo:fast] What happens?", models: models))
+        let events = try await collect(
+            orchestrator,
+            AnalyzeRequest(query: "[demo:fail=gemini] [demo:cutoff=gpt4o] [demo:fast] What happens?", models: models))
         #expect(events.shapeProblems(models: models) == [])
         #expect(events.error(of: "gemini")?.code == .internal)
         #expect(events.text(of: "gemini").isEmpty)
@@ -120,7 +141,8 @@ struct DemoProviderTests {
             failure: DemoProfile.Failure(afterChunks: 2, error: ChorusError(.permissionDenied, "key revoked"))
         )
         let registry = try makeRegistry([("m", DemoProvider(profile: profile), .clocks())])
-        let events = try await collect(Orchestrator(registry: registry, logger: silentLogger), AnalyzeRequest(query: "q", models: ["m"]))
+        let events = try await collect(
+            Orchestrator(registry: registry, logger: silentLogger), AnalyzeRequest(query: "q", models: ["m"]))
         #expect(events.filter { $0.eventType == "text_generation" }.count == 2)
         #expect(events.error(of: "m")?.code == .permissionDenied)
         #expect(events.error(of: "m")?.message == "key revoked")
@@ -128,11 +150,14 @@ struct DemoProviderTests {
 
     @Test("a profile cut-off after N chunks fails with UNAVAILABLE")
     func profileCutoff() async throws {
-        let profile = DemoProfile(firstChunkDelay: .zero, chunkInterval: .zero, answerWords: 20...20, wordsPerChunk: 1...1, cutoffAfterChunks: 5)
+        let profile = DemoProfile(
+            firstChunkDelay: .zero, chunkInterval: .zero, answerWords: 20...20, wordsPerChunk: 1...1,
+            cutoffAfterChunks: 5)
         let (error, chunks) = await {
             let chunks = Mutex(0)
             do {
-                _ = try await DemoProvider(profile: profile).generate(ModelPrompt(model: "m", query: "q"), output: ModelOutputWriter { _ in chunks.withLock { $0 += 1 } })
+                _ = try await DemoProvider(profile: profile).generate(
+                    ModelPrompt(model: "m", query: "q"), output: ModelOutputWriter { _ in chunks.withLock { $0 += 1 } })
                 return (nil as ChorusError?, chunks.withLock { $0 })
             } catch {
                 return (error as? ChorusError, chunks.withLock { $0 })
@@ -145,13 +170,14 @@ struct DemoProviderTests {
     @Test("a stalled demo model hangs until cancelled and reports the cancellation")
     func stallObserved() async throws {
         let observer = DemoObserver()
-        let provider = DemoProvider(profile: DemoProfile(firstChunkDelay: .zero, chunkInterval: .zero, stallAfterChunks: 1), observer: observer)
+        let provider = DemoProvider(
+            profile: DemoProfile(firstChunkDelay: .zero, chunkInterval: .zero, stallAfterChunks: 1), observer: observer)
         let task = Task { try await generate(provider, query: "q") }
         #expect(await observer.wait(for: .started, count: 1, timeout: .seconds(5)))
         try await Task.sleep(for: .milliseconds(50))
         #expect(observer.counts.completed == 0 && observer.counts.cancelled == 0)
         task.cancel()
-        await #expect(throws: CancellationError.self) { try await task.value }
+        await #expect(throws: CancellationError.self) { try await value(of: task) }
         #expect(await observer.wait(for: .cancelled, count: 1, timeout: .seconds(5)))
     }
 

@@ -17,7 +17,8 @@ struct EventStreamTests {
         let after = Int64(Date().timeIntervalSince1970 * 1_000_000)
 
         #expect(events.shapeProblems(models: models) == [])
-        #expect(events.start == StreamStart(models: models, recommended: false, requestID: events.start?.requestID ?? ""))
+        #expect(
+            events.start == StreamStart(models: models, recommended: false, requestID: events.start?.requestID ?? ""))
         // The line-up comes first, in request order.
         #expect(events[1...3].map(\.eventType) == ["model_start", "model_start", "model_start"])
         #expect(events[1...3].map(\.model) == models)
@@ -46,7 +47,11 @@ struct EventStreamTests {
 
         #expect(events.shapeProblems(models: ["gamma", "broken", "alpha"]) == [])
         let error = try #require(events.error(of: "broken"))
-        #expect(error == ModelError(model: "broken", code: .resourceExhausted, message: "quota exceeded", retryable: true, retryAfter: .seconds(7)))
+        #expect(
+            error
+                == ModelError(
+                    model: "broken", code: .resourceExhausted, message: "quota exceeded", retryable: true,
+                    retryAfter: .seconds(7)))
         #expect(events.text(of: "broken") == "partial")
         #expect(events.text(of: "alpha") == "one two three")
         #expect(events.text(of: "gamma") == "four five")
@@ -59,7 +64,8 @@ struct EventStreamTests {
     @Test("a non-Chorus error becomes UNKNOWN")
     func foreignError() async throws {
         let registry = try makeRegistry([("odd", FailingProvider(error: PlainError()), .clocks())])
-        let events = try await collect(Orchestrator(registry: registry, logger: silentLogger), AnalyzeRequest(query: "q", models: ["odd"]))
+        let events = try await collect(
+            Orchestrator(registry: registry, logger: silentLogger), AnalyzeRequest(query: "q", models: ["odd"]))
         #expect(events.error(of: "odd")?.code == .unknown)
         #expect(events.complete?.failed == ["odd"])
     }
@@ -73,7 +79,9 @@ struct EventStreamTests {
             ("offline", offline, settings),
             ("online", ScriptedProvider(chunks: ["hello"]), .clocks()),
         ])
-        let events = try await collect(Orchestrator(registry: registry, logger: silentLogger), AnalyzeRequest(query: "q", models: ["offline", "online"]))
+        let events = try await collect(
+            Orchestrator(registry: registry, logger: silentLogger),
+            AnalyzeRequest(query: "q", models: ["offline", "online"]))
         let error = try #require(events.error(of: "offline"))
         #expect(error.code == .failedPrecondition)
         #expect(error.message.contains("unavailable"))
@@ -88,7 +96,8 @@ struct EventStreamTests {
         let provider = ScriptedProvider(kind: "echo", chunks: ["ok"])
         let registry = try makeRegistry([("m", provider, .clocks())])
         let request = AnalyzeRequest(
-            query: "What is shown?", models: ["m"], video: VideoReference(indexID: "idx", videoID: "vid"), requestID: "r-1",
+            query: "What is shown?", models: ["m"], video: VideoReference(indexID: "idx", videoID: "vid"),
+            requestID: "r-1",
             options: AnalyzeOptions(maxOutputTokens: 64, temperature: 0.2)
         )
         let events = try await collect(Orchestrator(registry: registry, logger: silentLogger), request)
@@ -119,12 +128,15 @@ struct EventStreamTests {
         #expect(health.activeCalls == 0)
 
         let sink = CollectingSink()
-        let call = Task { try await orchestrator.analyze(AnalyzeRequest(query: "q", models: ["slow"]), context: CallContext(), sink: sink) }
+        let call = Task {
+            try await orchestrator.analyze(
+                AnalyzeRequest(query: "q", models: ["slow"]), context: CallContext(), sink: sink)
+        }
         #expect(await sink.wait(timeout: .seconds(5)) { $0.count >= 2 })
         health = try await orchestrator.health(context: CallContext())
         #expect(health.activeCalls == 1)
         call.cancel()
-        _ = await call.result
+        _ = try? await value(of: call)
         health = try await orchestrator.health(context: CallContext())
         #expect(health.activeCalls == 0)
         #expect(health.uptime > .zero)
@@ -139,9 +151,13 @@ struct EventStreamTests {
             ("bad", FailingProvider(error: ChorusError(.internal, "boom")), .clocks()),
         ])
         let orchestrator = Orchestrator(registry: registry, logger: silentLogger)
-        try await orchestrator.analyze(AnalyzeRequest(query: "q", models: ["good", "bad"], requestID: "log-1"), context: context, sink: CollectingSink())
+        try await orchestrator.analyze(
+            AnalyzeRequest(query: "q", models: ["good", "bad"], requestID: "log-1"), context: context,
+            sink: CollectingSink())
         await #expect(throws: ChorusError.self) {
-            try await orchestrator.analyze(AnalyzeRequest(query: " ", models: ["good"], requestID: "log-2"), context: context, sink: CollectingSink())
+            try await orchestrator.analyze(
+                AnalyzeRequest(query: " ", models: ["good"], requestID: "log-2"), context: context,
+                sink: CollectingSink())
         }
 
         let lines = recorder.entries.filter { $0.level == .info }

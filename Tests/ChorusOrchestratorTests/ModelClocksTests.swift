@@ -1,11 +1,13 @@
-@testable import ChorusOrchestrator
 import Testing
+
+@testable import ChorusOrchestrator
 
 /// The watchdog's decisions, checked without sleeping: every instant is computed from a fixed start.
 @Suite("ModelClocks state machine", .timeLimit(.minutes(1)))
 struct ModelClocksTests {
     let start = ContinuousClock.now
-    let limits = ModelClocks.Limits(firstChunk: .milliseconds(100), idle: .milliseconds(50), total: .milliseconds(1_000))
+    let limits = ModelClocks.Limits(
+        firstChunk: .milliseconds(100), idle: .milliseconds(50), total: .milliseconds(1_000))
 
     func at(_ ms: Int) -> ContinuousClock.Instant { start.advanced(by: .milliseconds(ms)) }
 
@@ -27,7 +29,8 @@ struct ModelClocksTests {
     func firstChunkThenIdle() {
         // A long first-chunk limit and a short idle limit: a chunk arriving at 30 ms and then silence
         // must expire at 80 ms, not when the first-chunk clock would have.
-        let limits = ModelClocks.Limits(firstChunk: .milliseconds(10_000), idle: .milliseconds(50), total: .milliseconds(60_000))
+        let limits = ModelClocks.Limits(
+            firstChunk: .milliseconds(10_000), idle: .milliseconds(50), total: .milliseconds(60_000))
         var clocks = ModelClocks(limits: limits, started: start)
         #expect(check(&clocks, 0) == .sleep(until: at(50)))
         #expect(arrive(&clocks, 30))

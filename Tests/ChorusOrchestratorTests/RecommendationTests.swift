@@ -34,7 +34,8 @@ struct RecommendationTests {
     @Test("named models are not marked as recommended")
     func namedModels() async throws {
         let orchestrator = Orchestrator(registry: BuiltInRegistry.make(), logger: silentLogger)
-        let events = try await collect(orchestrator, AnalyzeRequest(query: "[demo:fast] What is in this video?", models: ["gpt4o"]))
+        let events = try await collect(
+            orchestrator, AnalyzeRequest(query: "[demo:fast] What is in this video?", models: ["gpt4o"]))
         #expect(events.start?.models == ["gpt4o"])
         #expect(events.start?.recommended == false)
     }
@@ -44,7 +45,8 @@ struct RecommendationTests {
         let table = RecommendationTable(rules: [], fallback: ["gemini", "gpt4o", "pegasus"])
         let base = BuiltInRegistry.make()
         let registry = try ModelRegistry(entries: base.entries, recommendations: table)
-        let orchestrator = Orchestrator(registry: registry, limits: ServiceLimits(maxModelsPerCall: 2), logger: silentLogger)
+        let orchestrator = Orchestrator(
+            registry: registry, limits: ServiceLimits(maxModelsPerCall: 2), logger: silentLogger)
         let events = try await collect(orchestrator, AnalyzeRequest(query: "[demo:fast] anything"))
         #expect(events.start?.models == ["gemini", "gpt4o"])
     }

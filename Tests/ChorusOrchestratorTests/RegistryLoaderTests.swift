@@ -7,7 +7,8 @@ import Testing
 struct RegistryLoaderTests {
     /// Writes `json` to a fresh temporary file and returns its path.
     func write(_ json: String) throws -> String {
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("registry-\(UUID().uuidString).json").path
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("registry-\(UUID().uuidString).json")
+            .path
         try Data(json.utf8).write(to: URL(fileURLWithPath: path))
         return path
     }
@@ -53,34 +54,48 @@ struct RegistryLoaderTests {
         #expect(registry.names == ["gemini", "pegasus"])
 
         let pegasus = try #require(registry["pegasus"])
-        #expect(pegasus.settings == ModelSettings(
-            firstChunkTimeout: .milliseconds(2_000), idleTimeout: .milliseconds(750), totalTimeout: .milliseconds(45_000),
-            demo: true, available: true, upstreamModel: "pegasus1.2", description: "slow and thorough"
-        ))
+        #expect(
+            pegasus.settings
+                == ModelSettings(
+                    firstChunkTimeout: .milliseconds(2_000), idleTimeout: .milliseconds(750),
+                    totalTimeout: .milliseconds(45_000),
+                    demo: true, available: true, upstreamModel: "pegasus1.2", description: "slow and thorough"
+                ))
         let provider = try #require(pegasus.provider as? DemoProvider)
-        #expect(provider.profile == DemoProfile(
-            firstChunkDelay: .milliseconds(900), chunkInterval: .milliseconds(40), answerWords: 100...140, wordsPerChunk: 2...2,
-            failure: DemoProfile.Failure(afterChunks: 4, error: ChorusError(.unavailable, "flaky"))
-        ))
+        #expect(
+            provider.profile
+                == DemoProfile(
+                    firstChunkDelay: .milliseconds(900), chunkInterval: .milliseconds(40), answerWords: 100...140,
+                    wordsPerChunk: 2...2,
+                    failure: DemoProfile.Failure(afterChunks: 4, error: ChorusError(.unavailable, "flaky"))
+                ))
 
         let gemini = try #require(registry["gemini"])
         #expect(gemini.settings.available == false)
         #expect(gemini.settings.totalTimeout == ModelSettings().totalTimeout)
         #expect((gemini.provider as? DemoProvider)?.profile == DemoProfile())
-        #expect(registry.recommendations == RecommendationTable(rules: [.init(keywords: ["scene"], models: ["pegasus"])], fallback: ["gemini", "pegasus"]))
+        #expect(
+            registry.recommendations
+                == RecommendationTable(
+                    rules: [.init(keywords: ["scene"], models: ["pegasus"])], fallback: ["gemini", "pegasus"]))
     }
 
     @Test("without recommendations: the default table when it fits, otherwise every model")
     func defaultRecommendations() throws {
-        let all = try RegistryLoader.load(data: Data(#"{"models":[{"name":"gemini","provider":"demo"},{"name":"pegasus","provider":"demo"},{"name":"gpt4o","provider":"demo"}]}"#.utf8), source: "inline")
+        let all = try RegistryLoader.load(
+            data: Data(
+                #"{"models":[{"name":"gemini","provider":"demo"},{"name":"pegasus","provider":"demo"},{"name":"gpt4o","provider":"demo"}]}"#
+                    .utf8), source: "inline")
         #expect(all.recommendations == .default)
-        let one = try RegistryLoader.load(data: Data(#"{"models":[{"name":"solo","provider":"demo"}]}"#.utf8), source: "inline")
+        let one = try RegistryLoader.load(
+            data: Data(#"{"models":[{"name":"solo","provider":"demo"}]}"#.utf8), source: "inline")
         #expect(one.recommendations == RecommendationTable(rules: [], fallback: ["solo"]))
     }
 
     @Test("an unknown provider is named along with the file and the field")
     func unknownProvider() throws {
-        let (path, message) = try loadError(#"{"models":[{"name":"gemini","provider":"demo"},{"name":"gpt5","provider":"openai"}]}"#)
+        let (path, message) = try loadError(
+            #"{"models":[{"name":"gemini","provider":"demo"},{"name":"gpt5","provider":"openai"}]}"#)
         #expect(message == "\(path): models[1].provider: unknown provider 'openai' for model 'gpt5'; supported: demo")
     }
 
@@ -92,26 +107,52 @@ struct RegistryLoaderTests {
 
     @Test("a recommendation naming an unknown model points at the entry")
     func unknownRecommendedModel() throws {
-        let (path, message) = try loadError("""
+        let (path, message) = try loadError(
+            """
             {"models":[{"name":"gemini","provider":"demo"},{"name":"pegasus","provider":"demo"}],
              "recommendations":{"rules":[{"keywords":["video"],"models":["pegasus","gpt5"]}],"fallback":["gemini"]}}
             """)
-        #expect(message == "\(path): recommendations.rules[0].models[1]: unknown model 'gpt5'; defined: gemini, pegasus")
+        #expect(
+            message == "\(path): recommendations.rules[0].models[1]: unknown model 'gpt5'; defined: gemini, pegasus")
     }
 
     @Test(
         "field-level mistakes name the field",
         arguments: [
-            (#"{"models":[{"name":"g","provider":"demo","timeouts":{"idle_msec":5}}]}"#, "models[0].timeouts.idle_msec: unknown field 'idle_msec'; known fields: first_chunk_ms, idle_ms, total_ms"),
-            (#"{"models":[{"name":"g","provider":"demo","timeouts":{"idle_ms":"5"}}]}"#, "models[0].timeouts.idle_ms: expected a number"),
-            (#"{"models":[{"name":"g","provider":"demo","timeouts":{"idle_ms":0}}]}"#, "models[0].timeouts.idle_ms: must be a positive number of milliseconds, got 0"),
+            (
+                #"{"models":[{"name":"g","provider":"demo","timeouts":{"idle_msec":5}}]}"#,
+                "models[0].timeouts.idle_msec: unknown field 'idle_msec'; known fields: first_chunk_ms, idle_ms, total_ms"
+            ),
+            (
+                #"{"models":[{"name":"g","provider":"demo","timeouts":{"idle_ms":"5"}}]}"#,
+                "models[0].timeouts.idle_ms: expected a number"
+            ),
+            (
+                #"{"models":[{"name":"g","provider":"demo","timeouts":{"idle_ms":0}}]}"#,
+                "models[0].timeouts.idle_ms: must be a positive number of milliseconds, got 0"
+            ),
             (#"{"models":[{"name":"g"}]}"#, "models[0].provider: missing required field"),
-            (#"{"models":[{"name":"Gemini","provider":"demo"}]}"#, "models[0].name: invalid model name 'Gemini': use 1–64 lowercase letters, digits, '-', '_' or '.'"),
-            (#"{"models":[{"name":"g","provider":"demo"},{"name":"g","provider":"demo"}]}"#, "models[1].name: model 'g' is already defined at models[0]"),
+            (
+                #"{"models":[{"name":"Gemini","provider":"demo"}]}"#,
+                "models[0].name: invalid model name 'Gemini': use 1–64 lowercase letters, digits, '-', '_' or '.'"
+            ),
+            (
+                #"{"models":[{"name":"g","provider":"demo"},{"name":"g","provider":"demo"}]}"#,
+                "models[1].name: model 'g' is already defined at models[0]"
+            ),
             (#"{"models":[]}"#, "models: must list at least one model"),
-            (#"{"models":[{"name":"g","provider":"demo","demo":{"answer_words":[9,3]}}]}"#, "models[0].demo.answer_words: needs 1 ≤ min ≤ max, got [9, 3]"),
-            (#"{"models":[{"name":"g","provider":"demo","demo":{"fail":{"code":"BROKEN"}}}]}"#, "models[0].demo.fail.code: unknown status code 'BROKEN'; use a name such as UNAVAILABLE"),
-            (#"{"models":[{"name":"g","provider":"demo"}],"recommendations":{"fallback":[]}}"#, "recommendations.fallback: must name at least one model"),
+            (
+                #"{"models":[{"name":"g","provider":"demo","demo":{"answer_words":[9,3]}}]}"#,
+                "models[0].demo.answer_words: needs 1 ≤ min ≤ max, got [9, 3]"
+            ),
+            (
+                #"{"models":[{"name":"g","provider":"demo","demo":{"fail":{"code":"BROKEN"}}}]}"#,
+                "models[0].demo.fail.code: unknown status code 'BROKEN'; use a name such as UNAVAILABLE"
+            ),
+            (
+                #"{"models":[{"name":"g","provider":"demo"}],"recommendations":{"fallback":[]}}"#,
+                "recommendations.fallback: must name at least one model"
+            ),
         ]
     )
     func fieldErrors(json: String, expected: String) throws {

@@ -9,9 +9,11 @@ struct StatsTests {
     func textStats() async throws {
         // "The video shows a cat.  Then it sleeps." — "video" and "Then" are split across chunks.
         let chunks = ["The vid", "eo shows", " a cat.  Th", "en it", " sleeps."]
-        let provider = ScriptedProvider(chunks: chunks, completion: ModelCompletion(finishReason: "stop", outputTokens: 11, cached: true))
+        let provider = ScriptedProvider(
+            chunks: chunks, completion: ModelCompletion(finishReason: "stop", outputTokens: 11, cached: true))
         let registry = try makeRegistry([("m", provider, .clocks())])
-        let events = try await collect(Orchestrator(registry: registry, logger: silentLogger), AnalyzeRequest(query: "q", models: ["m"]))
+        let events = try await collect(
+            Orchestrator(registry: registry, logger: silentLogger), AnalyzeRequest(query: "q", models: ["m"]))
         let stats = try #require(events.stats(of: "m"))
         let text = chunks.joined()
         #expect(stats.characters == text.count)
@@ -26,13 +28,15 @@ struct StatsTests {
     @Test("timings: first token, duration and rate after the first token")
     func timings() async throws {
         let provider = ScriptedProvider(
-            chunks: ["one", " two", " three", " four", " five"], firstChunkDelay: .milliseconds(80), interval: .milliseconds(40),
+            chunks: ["one", " two", " three", " four", " five"], firstChunkDelay: .milliseconds(80),
+            interval: .milliseconds(40),
             completion: ModelCompletion(finishReason: "length")
         )
         let registry = try makeRegistry([("m", provider, .clocks())])
         var events: [AnalyzeEvent] = []
         let elapsed = try await ContinuousClock().measure {
-            events = try await collect(Orchestrator(registry: registry, logger: silentLogger), AnalyzeRequest(query: "q", models: ["m"]))
+            events = try await collect(
+                Orchestrator(registry: registry, logger: silentLogger), AnalyzeRequest(query: "q", models: ["m"]))
         }
         let stats = try #require(events.stats(of: "m"))
         #expect(stats.timeToFirstToken >= .milliseconds(80))
@@ -50,10 +54,12 @@ struct StatsTests {
     @Test("reported output tokens drive the rate")
     func tokenRate() async throws {
         let provider = ScriptedProvider(
-            chunks: ["a", " b"], interval: .milliseconds(100), completion: ModelCompletion(finishReason: "stop", outputTokens: 50)
+            chunks: ["a", " b"], interval: .milliseconds(100),
+            completion: ModelCompletion(finishReason: "stop", outputTokens: 50)
         )
         let registry = try makeRegistry([("m", provider, .clocks())])
-        let events = try await collect(Orchestrator(registry: registry, logger: silentLogger), AnalyzeRequest(query: "q", models: ["m"]))
+        let events = try await collect(
+            Orchestrator(registry: registry, logger: silentLogger), AnalyzeRequest(query: "q", models: ["m"]))
         let stats = try #require(events.stats(of: "m"))
         let generating = (stats.duration - stats.timeToFirstToken).seconds
         #expect(abs(stats.tokensPerSecond - 50 / generating) < 0.5)

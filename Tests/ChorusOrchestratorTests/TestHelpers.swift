@@ -20,8 +20,36 @@ func makeRegistry(
 
 extension ModelSettings {
     /// Settings with explicit clocks, defaulting to values no test reaches.
-    static func clocks(firstChunk: Duration = .seconds(30), idle: Duration = .seconds(30), total: Duration = .seconds(60)) -> ModelSettings {
+    static func clocks(
+        firstChunk: Duration = .seconds(30), idle: Duration = .seconds(30), total: Duration = .seconds(60)
+    ) -> ModelSettings {
         ModelSettings(firstChunkTimeout: firstChunk, idleTimeout: idle, totalTimeout: total)
+    }
+}
+
+/// Awaits `task`, cancelling it when the awaiting test is cancelled (for example by its time limit), so
+/// a stuck call cannot keep the test process alive.
+func value<T: Sendable>(of task: Task<T, any Error>) async throws -> T {
+    try await withTaskCancellationHandler {
+        try await task.value
+    } onCancel: {
+        task.cancel()
+    }
+}
+
+/// Awaits `call` while playing a slow reader that drains `sink` every `interval`.
+func drainWhileRunning(_ sink: CollectingSink, every interval: Duration, call: Task<Void, any Error>) async throws {
+    try await withThrowingTaskGroup(of: Void.self) { group in
+        group.addTask { try await value(of: call) }
+        group.addTask {
+            while !Task.isCancelled {
+                sink.drain()
+                try? await Task.sleep(for: interval)
+            }
+        }
+        // The call ends first (the drainer only stops when cancelled); then stop the drainer.
+        defer { group.cancelAll() }
+        try await group.next()
     }
 }
 
@@ -75,7 +103,9 @@ extension Array where Element == AnalyzeEvent {
         }
         if first?.eventType != "start" { problems.append("first event is \(first?.eventType ?? "missing"), not start") }
         if expectComplete {
-            if last?.eventType != "complete" { problems.append("last event is \(last?.eventType ?? "missing"), not complete") }
+            if last?.eventType != "complete" {
+                problems.append("last event is \(last?.eventType ?? "missing"), not complete")
+            }
             if filter({ $0.eventType == "complete" }).count != 1 { problems.append("complete appears other than once") }
         } else if contains(where: { $0.eventType == "complete" }) {
             problems.append("unexpected complete")
@@ -92,7 +122,9 @@ extension Array where Element == AnalyzeEvent {
             }
         }
         let known = Set(models)
-        for event in self { if let model = event.model, !known.contains(model) { problems.append("event for unknown model \(model)") } }
+        for event in self {
+            if let model = event.model, !known.contains(model) { problems.append("event for unknown model \(model)") }
+        }
         return problems
     }
 }

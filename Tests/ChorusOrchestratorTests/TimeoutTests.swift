@@ -2,6 +2,7 @@ import ChorusCore
 import ChorusOrchestrator
 import ChorusProviders
 import ChorusTestSupport
+import Logging
 import Testing
 
 @Suite("Model clocks and the call deadline", .timeLimit(.minutes(1)))
@@ -11,9 +12,14 @@ struct TimeoutTests {
         let stuck = StallingProvider()
         let registry = try makeRegistry([
             ("stuck", stuck, .clocks(firstChunk: .milliseconds(100))),
-            ("fine", ScriptedProvider(chunks: ["a", " b"], interval: .milliseconds(150)), .clocks(firstChunk: .milliseconds(100))),
+            (
+                "fine", ScriptedProvider(chunks: ["a", " b"], interval: .milliseconds(150)),
+                .clocks(firstChunk: .milliseconds(100))
+            ),
         ])
-        let events = try await collect(Orchestrator(registry: registry, logger: silentLogger), AnalyzeRequest(query: "q", models: ["stuck", "fine"]))
+        let events = try await collect(
+            Orchestrator(registry: registry, logger: silentLogger),
+            AnalyzeRequest(query: "q", models: ["stuck", "fine"]))
         let error = try #require(events.error(of: "stuck"))
         #expect(error.code == .deadlineExceeded)
         #expect(error.message == "stuck sent no text within 100ms (first-chunk timeout)")
@@ -33,7 +39,8 @@ struct TimeoutTests {
         let clock = ContinuousClock()
         var events: [AnalyzeEvent] = []
         let elapsed = try await clock.measure {
-            events = try await collect(Orchestrator(registry: registry, logger: silentLogger), AnalyzeRequest(query: "q", models: ["stuck"]))
+            events = try await collect(
+                Orchestrator(registry: registry, logger: silentLogger), AnalyzeRequest(query: "q", models: ["stuck"]))
         }
         #expect(events.error(of: "stuck")?.message == "stuck stalled: no text for 120ms (idle timeout)")
         #expect(events.error(of: "stuck")?.code == .deadlineExceeded)
@@ -47,8 +54,11 @@ struct TimeoutTests {
     @Test("the total clock stops a model that keeps talking")
     func total() async throws {
         let chatty = ScriptedProvider(chunks: Array(repeating: " word", count: 100), interval: .milliseconds(10))
-        let registry = try makeRegistry([("chatty", chatty, .clocks(idle: .milliseconds(500), total: .milliseconds(200)))])
-        let events = try await collect(Orchestrator(registry: registry, logger: silentLogger), AnalyzeRequest(query: "q", models: ["chatty"]))
+        let registry = try makeRegistry([
+            ("chatty", chatty, .clocks(idle: .milliseconds(500), total: .milliseconds(200)))
+        ])
+        let events = try await collect(
+            Orchestrator(registry: registry, logger: silentLogger), AnalyzeRequest(query: "q", models: ["chatty"]))
         #expect(events.error(of: "chatty")?.message == "chatty exceeded its total timeout of 200ms")
         let chunks = events.filter { $0.eventType == "text_generation" }.count
         #expect(chunks > 0 && chunks < 100)
@@ -63,9 +73,13 @@ struct TimeoutTests {
             ("long", ScriptedProvider(chunks: steps, interval: .milliseconds(10)), .clocks(total: .milliseconds(50))),
         ])
         let orchestrator = Orchestrator(registry: registry, logger: silentLogger)
-        let shortened = try await collect(orchestrator, AnalyzeRequest(query: "q", models: ["short"], options: AnalyzeOptions(modelTimeout: .milliseconds(150))))
+        let shortened = try await collect(
+            orchestrator,
+            AnalyzeRequest(query: "q", models: ["short"], options: AnalyzeOptions(modelTimeout: .milliseconds(150))))
         #expect(shortened.error(of: "short")?.message == "short exceeded its total timeout of 150ms")
-        let lengthened = try await collect(orchestrator, AnalyzeRequest(query: "q", models: ["long"], options: AnalyzeOptions(modelTimeout: .seconds(10))))
+        let lengthened = try await collect(
+            orchestrator,
+            AnalyzeRequest(query: "q", models: ["long"], options: AnalyzeOptions(modelTimeout: .seconds(10))))
         #expect(lengthened.complete?.succeeded == ["long"])
         #expect(lengthened.text(of: "long") == steps.joined())
     }
@@ -94,15 +108,19 @@ struct TimeoutTests {
         let second = StallingProvider()
         let registry = try makeRegistry([("one", first, .clocks()), ("two", second, .clocks())])
         let sink = CollectingSink()
-        let context = CallContext(deadline: .now.advanced(by: .milliseconds(200)))
+        let recorder = RecordingLogHandler.Recorder()
+        let context = CallContext(deadline: .now.advanced(by: .milliseconds(200)), logger: recorder.logger())
         let error = await #expect(throws: ChorusError.self) {
-            try await Orchestrator(registry: registry, logger: silentLogger).analyze(AnalyzeRequest(query: "q", models: ["one", "two"]), context: context, sink: sink)
+            try await Orchestrator(registry: registry, logger: silentLogger).analyze(
+                AnalyzeRequest(query: "q", models: ["one", "two"]), context: context, sink: sink)
         }
         #expect(error?.code == .deadlineExceeded)
         #expect(error?.message.contains("still running: one, two") == true)
         #expect(first.cancellations == 1 && second.cancellations == 1)
         #expect(sink.events.complete == nil)
         #expect(sink.events.shapeProblems(models: ["one", "two"], complete: false) == [])
+        #expect(!sink.events.contains { $0.eventType == "error" })
+        #expect(recorder.entries.filter { $0.level == .info }.map { $0.metadata["outcome"] } == ["deadline_exceeded"])
     }
 
     @Test("a deadline that already passed fails before any event")
@@ -112,7 +130,8 @@ struct TimeoutTests {
         let sink = CollectingSink()
         let context = CallContext(deadline: .now.advanced(by: .milliseconds(-1)))
         let error = await #expect(throws: ChorusError.self) {
-            try await Orchestrator(registry: registry, logger: silentLogger).analyze(AnalyzeRequest(query: "q", models: ["m"]), context: context, sink: sink)
+            try await Orchestrator(registry: registry, logger: silentLogger).analyze(
+                AnalyzeRequest(query: "q", models: ["m"]), context: context, sink: sink)
         }
         #expect(error?.code == .deadlineExceeded)
         #expect(sink.events.isEmpty)
@@ -121,9 +140,13 @@ struct TimeoutTests {
 
     @Test("a deadline later than the call changes nothing")
     func generousDeadline() async throws {
-        let registry = try makeRegistry([("m", ScriptedProvider(chunks: ["x", "y"], interval: .milliseconds(20)), .clocks())])
+        let registry = try makeRegistry([
+            ("m", ScriptedProvider(chunks: ["x", "y"], interval: .milliseconds(20)), .clocks())
+        ])
         let context = CallContext(deadline: .now.advanced(by: .seconds(30)))
-        let events = try await collect(Orchestrator(registry: registry, logger: silentLogger), AnalyzeRequest(query: "q", models: ["m"]), context: context)
+        let events = try await collect(
+            Orchestrator(registry: registry, logger: silentLogger), AnalyzeRequest(query: "q", models: ["m"]),
+            context: context)
         #expect(events.complete?.succeeded == ["m"])
     }
 }

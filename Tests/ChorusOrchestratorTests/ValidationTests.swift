@@ -7,11 +7,14 @@ import Testing
 @Suite("Request validation", .timeLimit(.minutes(1)))
 struct ValidationTests {
     let observer = DemoObserver()
-    var orchestrator: Orchestrator { Orchestrator(registry: BuiltInRegistry.make(observer: observer), logger: silentLogger) }
+    var orchestrator: Orchestrator {
+        Orchestrator(registry: BuiltInRegistry.make(observer: observer), logger: silentLogger)
+    }
 
     /// Runs `request`, expecting INVALID_ARGUMENT before any event and before any model started.
     func rejection(_ request: AnalyzeRequest, limits: ServiceLimits = .init()) async -> ChorusError? {
-        let orchestrator = Orchestrator(registry: BuiltInRegistry.make(observer: observer), limits: limits, logger: silentLogger)
+        let orchestrator = Orchestrator(
+            registry: BuiltInRegistry.make(observer: observer), limits: limits, logger: silentLogger)
         let sink = CollectingSink()
         do {
             try await orchestrator.analyze(request, context: CallContext(), sink: sink)
@@ -68,7 +71,8 @@ struct ValidationTests {
 
     @Test("a request_id over the limit is rejected")
     func longRequestID() async {
-        let error = await rejection(AnalyzeRequest(query: "q", models: ["gemini"], requestID: String(repeating: "x", count: 129)))
+        let error = await rejection(
+            AnalyzeRequest(query: "q", models: ["gemini"], requestID: String(repeating: "x", count: 129)))
         #expect(error?.message == "request_id is 129 bytes; the maximum is 128")
     }
 
@@ -94,7 +98,8 @@ struct ValidationTests {
 
     @Test("a missing request_id is generated: 16 hex digits, different per call")
     func generatesRequestID() async throws {
-        let first = try await collect(orchestrator, AnalyzeRequest(query: "[demo:fast] q", models: ["gemini"], requestID: ""))
+        let first = try await collect(
+            orchestrator, AnalyzeRequest(query: "[demo:fast] q", models: ["gemini"], requestID: ""))
         let second = try await collect(orchestrator, AnalyzeRequest(query: "[demo:fast] q", models: ["gemini"]))
         let ids = [first.start?.requestID ?? "", second.start?.requestID ?? ""]
         for id in ids {

@@ -55,6 +55,7 @@ public struct RecordingLogHandler: LogHandler {
     public func log(event: LogEvent) {
         var merged = metadata
         if let extra = event.metadata { merged.merge(extra) { _, new in new } }
-        recorder.record(Entry(level: event.level, message: event.message.description, metadata: merged.mapValues(\.description)))
+        recorder.record(
+            Entry(level: event.level, message: event.message.description, metadata: merged.mapValues(\.description)))
     }
 }

@@ -27,7 +27,10 @@ public final class ScriptedProvider: ModelProvider {
     public let completion: ModelCompletion
     private let received = Mutex<[ModelPrompt]>([])
 
-    public init(kind: String = "scripted", steps: [Step], finishDelay: Duration = .zero, completion: ModelCompletion = ModelCompletion(finishReason: "stop")) {
+    public init(
+        kind: String = "scripted", steps: [Step], finishDelay: Duration = .zero,
+        completion: ModelCompletion = ModelCompletion(finishReason: "stop")
+    ) {
         self.kind = kind
         self.steps = steps
         self.finishDelay = finishDelay

@@ -21,7 +21,10 @@ public final class StallingProvider: ModelProvider {
     public let interval: Duration
     private let cancelled = Atomic<Int>(0)
 
-    public init(kind: String = "stalling", after chunks: [String] = [], firstChunkDelay: Duration = .zero, interval: Duration = .zero) {
+    public init(
+        kind: String = "stalling", after chunks: [String] = [], firstChunkDelay: Duration = .zero,
+        interval: Duration = .zero
+    ) {
         self.kind = kind
         self.chunks = chunks
         self.firstChunkDelay = firstChunkDelay

@@ -24,7 +24,10 @@ struct AnalyzeCall<Sink: AnalyzeEventSink>: Sendable {
         case deadlinePassed
     }
 
-    init(call: ValidatedRequest, options: AnalyzeOptions, video: VideoReference, deadline: ContinuousClock.Instant?, sink: Sink, logger: Logger) {
+    init(
+        call: ValidatedRequest, options: AnalyzeOptions, video: VideoReference, deadline: ContinuousClock.Instant?,
+        sink: Sink, logger: Logger
+    ) {
         self.call = call
         self.options = options
         self.video = video
@@ -41,7 +44,8 @@ struct AnalyzeCall<Sink: AnalyzeEventSink>: Sendable {
         if let deadline, deadline <= .now {
             throw ChorusError(.deadlineExceeded, "the call's deadline had already passed when it started")
         }
-        try await emitter.emit(.start(StreamStart(models: call.models, recommended: call.recommended, requestID: call.requestID)))
+        try await emitter.emit(
+            .start(StreamStart(models: call.models, recommended: call.recommended, requestID: call.requestID)))
         // All model_start events go out before any model runs, so clients see the line-up first and in
         // request order.
         for entry in call.entries {
@@ -82,7 +86,11 @@ struct AnalyzeCall<Sink: AnalyzeEventSink>: Sendable {
         try Task.checkCancellation()
         let result = tally.result(models: call.models)
         try await emitter.emit(
-            .complete(StreamComplete(succeeded: result.succeeded, failed: result.failed, duration: .now - started, requestID: call.requestID))
+            .complete(
+                StreamComplete(
+                    succeeded: result.succeeded, failed: result.failed, duration: .now - started,
+                    requestID: call.requestID)),
+            last: true
         )
         return result
     }

@@ -21,14 +21,18 @@ final class EventEmitter<Sink: AnalyzeEventSink>: Sendable {
         self.sink = sink
     }
 
-    /// Appends one event and waits until the consumer has room for more.
-    func emit(_ payload: AnalyzeEvent.Payload) async throws {
+    /// Appends one event and, unless it is the call's last, waits until the consumer has room for more.
+    ///
+    /// - Parameter last: true for `complete`. Nothing follows it, so there is nothing to hold back, and a
+    ///   consumer that stops reading once it has seen `complete` must not keep the call from returning.
+    func emit(_ payload: AnalyzeEvent.Payload, last: Bool = false) async throws {
         try state.withLock { state throws in
             if let failure = state.failure { throw failure }
             let event = AnalyzeEvent(seq: state.nextSeq, timestampMicros: WallClock.nowMicros(), payload: payload)
             state.nextSeq += 1
             sink.append(event)
         }
+        if last { return }
         do {
             try await sink.waitForCapacity()
         } catch {

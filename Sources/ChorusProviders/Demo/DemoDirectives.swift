@@ -90,7 +90,9 @@ public struct DemoDirectives: Sendable, Hashable {
     }
 
     private mutating func apply(_ body: String) throws(ChorusError) {
-        let parts = body.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false).map { String(DemoDirectives.trimmed($0)) }
+        let parts = body.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false).map {
+            String(DemoDirectives.trimmed($0))
+        }
         let key = parts[0].lowercased()
         let value = parts.count > 1 ? parts[1] : nil
         switch (key, value) {
@@ -98,15 +100,22 @@ public struct DemoDirectives: Sendable, Hashable {
             fast = true
         case ("words", let value?):
             guard let count = Int(value), (1...5_000).contains(count) else {
-                throw ChorusError(.invalidArgument, "demo directive 'words' needs a number of words in 1...5000, got '\(value)'")
+                throw ChorusError(
+                    .invalidArgument, "demo directive 'words' needs a number of words in 1...5000, got '\(value)'")
             }
             answerWords = count
         case ("fail", let value?):
-            for (model, trigger) in try DemoDirectives.parseTargets(value, key: key, allowCode: true) { failures[model] = trigger }
+            for (model, trigger) in try DemoDirectives.parseTargets(value, key: key, allowCode: true) {
+                failures[model] = trigger
+            }
         case ("stall", let value?):
-            for (model, trigger) in try DemoDirectives.parseTargets(value, key: key, allowCode: false) { stalls[model] = trigger }
+            for (model, trigger) in try DemoDirectives.parseTargets(value, key: key, allowCode: false) {
+                stalls[model] = trigger
+            }
         case ("cutoff", let value?):
-            for (model, trigger) in try DemoDirectives.parseTargets(value, key: key, allowCode: false) { cutoffs[model] = trigger }
+            for (model, trigger) in try DemoDirectives.parseTargets(value, key: key, allowCode: false) {
+                cutoffs[model] = trigger
+            }
         default:
             throw ChorusError(
                 .invalidArgument,
@@ -115,7 +124,9 @@ public struct DemoDirectives: Sendable, Hashable {
         }
     }
 
-    private static func parseTargets(_ value: String, key: String, allowCode: Bool) throws(ChorusError) -> [(String, Trigger)] {
+    private static func parseTargets(
+        _ value: String, key: String, allowCode: Bool
+    ) throws(ChorusError) -> [(String, Trigger)] {
         var targets: [(String, Trigger)] = []
         for item in value.split(separator: ",") {
             let target = String(trimmed(item))
@@ -124,7 +135,9 @@ public struct DemoDirectives: Sendable, Hashable {
             if let colon = rest.firstIndex(of: ":") {
                 let name = String(rest[rest.index(after: colon)...])
                 guard allowCode, let code = ChorusError.Code(name: name) else {
-                    throw ChorusError(.invalidArgument, "demo directive '\(key)=\(target)': '\(name)' is not a status code allowed here")
+                    throw ChorusError(
+                        .invalidArgument,
+                        "demo directive '\(key)=\(target)': '\(name)' is not a status code allowed here")
                 }
                 trigger.code = code
                 rest = rest[..<colon]
@@ -132,7 +145,8 @@ public struct DemoDirectives: Sendable, Hashable {
             if let at = rest.firstIndex(of: "@") {
                 let count = rest[rest.index(after: at)...]
                 guard let chunks = Int(count), chunks >= 0 else {
-                    throw ChorusError(.invalidArgument, "demo directive '\(key)=\(target)': '@\(count)' must be a chunk count ≥ 0")
+                    throw ChorusError(
+                        .invalidArgument, "demo directive '\(key)=\(target)': '@\(count)' must be a chunk count ≥ 0")
                 }
                 trigger.afterChunks = chunks
                 rest = rest[..<at]

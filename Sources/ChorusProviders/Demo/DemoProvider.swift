@@ -96,7 +96,8 @@ struct DemoScript: Sendable {
         var rng = SeededGenerator(hashing: prompt.model, directives.strippedQuery)
 
         var wordCount = directives.answerWords ?? rng.value(in: profile.answerWords)
-        var words = DemoText.answer(wordCount: wordCount, topic: DemoText.topic(of: directives.strippedQuery), using: &rng)
+        var words = DemoText.answer(
+            wordCount: wordCount, topic: DemoText.topic(of: directives.strippedQuery), using: &rng)
         truncated = false
         if let maxTokens = prompt.maxOutputTokens {
             // The demo "tokenizer" spends 1.3 tokens per word; keep whole words within the budget.

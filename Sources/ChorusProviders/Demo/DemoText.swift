@@ -23,7 +23,9 @@ enum DemoText {
         _ = take(rng.pick(PhraseBank.openers))
         if !topic.isEmpty {
             let subject = DemoText.list(topic.map { "\"\($0)\"" })
-            _ = take(rng.pick(PhraseBank.topicSentences).replacing("{topic}", with: subject).replacing("{when}", with: rng.pick(PhraseBank.moments)))
+            _ = take(
+                rng.pick(PhraseBank.topicSentences).replacing("{topic}", with: subject).replacing(
+                    "{when}", with: rng.pick(PhraseBank.moments)))
         }
         // Body sentences until the budget is nearly used; a few misses in a row mean only a short
         // remainder is left, which the filler pieces cover exactly.
@@ -44,7 +46,9 @@ enum DemoText {
 
     /// Splits `words` into chunk texts of `wordsPerChunk` words each, as they would be streamed:
     /// every chunk after the first starts with the space that separates it from the previous one.
-    static func chunks(of words: [String], wordsPerChunk: ClosedRange<Int>, using rng: inout SeededGenerator) -> [String] {
+    static func chunks(
+        of words: [String], wordsPerChunk: ClosedRange<Int>, using rng: inout SeededGenerator
+    ) -> [String] {
         var chunks: [String] = []
         var index = 0
         while index < words.count {
@@ -76,7 +80,8 @@ enum DemoText {
     }
 
     private static func scene(using rng: inout SeededGenerator) -> String {
-        var sentence = "\(rng.pick(PhraseBank.transitions)) \(rng.pick(PhraseBank.subjects)) \(rng.pick(PhraseBank.actions))"
+        var sentence =
+            "\(rng.pick(PhraseBank.transitions)) \(rng.pick(PhraseBank.subjects)) \(rng.pick(PhraseBank.actions))"
         if rng.chance(60) { sentence += " \(rng.pick(PhraseBank.details))" }
         return sentence + "."
     }

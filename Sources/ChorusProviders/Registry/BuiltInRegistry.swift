@@ -19,13 +19,16 @@ public enum BuiltInRegistry {
     /// The demo profiles by model name.
     public static let profiles: [String: DemoProfile] = [
         "gemini": DemoProfile(
-            firstChunkDelay: .milliseconds(350), chunkInterval: .milliseconds(30), answerWords: 110...150, wordsPerChunk: 1...2
+            firstChunkDelay: .milliseconds(350), chunkInterval: .milliseconds(30), answerWords: 110...150,
+            wordsPerChunk: 1...2
         ),
         "gpt4o": DemoProfile(
-            firstChunkDelay: .milliseconds(600), chunkInterval: .milliseconds(22), answerWords: 120...160, wordsPerChunk: 1...1
+            firstChunkDelay: .milliseconds(600), chunkInterval: .milliseconds(22), answerWords: 120...160,
+            wordsPerChunk: 1...1
         ),
         "pegasus": DemoProfile(
-            firstChunkDelay: .milliseconds(900), chunkInterval: .milliseconds(40), answerWords: 100...140, wordsPerChunk: 1...2
+            firstChunkDelay: .milliseconds(900), chunkInterval: .milliseconds(40), answerWords: 100...140,
+            wordsPerChunk: 1...2
         ),
     ]
 
@@ -34,9 +37,18 @@ public enum BuiltInRegistry {
     /// - Parameter observer: receives every demo provider's start/complete/cancel/fail reports (for tests).
     public static func make(observer: DemoObserver? = nil) -> ModelRegistry {
         let models: [(name: String, upstream: String, description: String)] = [
-            ("gemini", "gemini-3.5-flash", "Demo stand-in for Google Gemini: offline, deterministic answers with Gemini-like latency; no API key needed"),
-            ("gpt4o", "gpt-4o", "Demo stand-in for OpenAI GPT-4o (video sent as frames): offline, deterministic answers; no API key needed"),
-            ("pegasus", "pegasus1.2", "Demo stand-in for TwelveLabs Pegasus video analysis: offline, deterministic answers; no API key needed"),
+            (
+                "gemini", "gemini-3.5-flash",
+                "Demo stand-in for Google Gemini: offline, deterministic answers with Gemini-like latency; no API key needed"
+            ),
+            (
+                "gpt4o", "gpt-4o",
+                "Demo stand-in for OpenAI GPT-4o (video sent as frames): offline, deterministic answers; no API key needed"
+            ),
+            (
+                "pegasus", "pegasus1.2",
+                "Demo stand-in for TwelveLabs Pegasus video analysis: offline, deterministic answers; no API key needed"
+            ),
         ]
         let entries = models.map { model in
             ModelRegistry.Entry(

@@ -133,7 +133,8 @@ public struct RegistryConfiguration: Codable, Sendable, Hashable {
 
         public init(
             firstChunkDelayMs: Int? = nil, chunkIntervalMs: Int? = nil, answerWords: WordRange? = nil,
-            wordsPerChunk: WordRange? = nil, fail: Fail? = nil, stallAfterChunks: Int? = nil, cutoffAfterChunks: Int? = nil
+            wordsPerChunk: WordRange? = nil, fail: Fail? = nil, stallAfterChunks: Int? = nil,
+            cutoffAfterChunks: Int? = nil
         ) {
             self.firstChunkDelayMs = firstChunkDelayMs
             self.chunkIntervalMs = chunkIntervalMs
@@ -211,7 +212,8 @@ public struct RegistryConfiguration: Codable, Sendable, Hashable {
                 return
             }
             guard let pair = try? container.decode([Int].self), pair.count == 2 else {
-                throw DecodingError.dataCorruptedError(in: container, debugDescription: "expected a number of words or a [min, max] pair")
+                throw DecodingError.dataCorruptedError(
+                    in: container, debugDescription: "expected a number of words or a [min, max] pair")
             }
             self.init(min: pair[0], max: pair[1])
         }
@@ -287,11 +289,13 @@ extension Decoder {
     func rejectUnknownKeys<Keys: CodingKey & CaseIterable>(_ keys: Keys.Type) throws {
         let known = Keys.allCases.map(\.stringValue)
         let container = try container(keyedBy: AnyCodingKey.self)
-        for key in container.allKeys.sorted(by: { $0.stringValue < $1.stringValue }) where !known.contains(key.stringValue) {
+        for key in container.allKeys.sorted(by: { $0.stringValue < $1.stringValue })
+        where !known.contains(key.stringValue) {
             throw DecodingError.dataCorrupted(
                 DecodingError.Context(
                     codingPath: codingPath + [key],
-                    debugDescription: "unknown field '\(key.stringValue)'; known fields: \(known.sorted().joined(separator: ", "))"
+                    debugDescription:
+                        "unknown field '\(key.stringValue)'; known fields: \(known.sorted().joined(separator: ", "))"
                 )
             )
         }

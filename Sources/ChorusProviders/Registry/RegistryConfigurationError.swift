@@ -62,7 +62,8 @@ public struct RegistryConfigurationError: Error, Sendable, Hashable, CustomStrin
         case is [Any].Type: return "an array"
         default:
             let name = String(describing: type)
-            return name.hasPrefix("Array") ? "an array" : name.hasPrefix("Dictionary") ? "an object" : "an object (\(name))"
+            return name.hasPrefix("Array")
+                ? "an array" : name.hasPrefix("Dictionary") ? "an object" : "an object (\(name))"
         }
     }
 }

@@ -18,18 +18,23 @@ public enum RegistryLoader {
     /// Reads, decodes and validates the JSON registry file at `path`.
     ///
     /// - Parameter observer: passed to every demo provider (for tests).
-    public static func load(path: String, observer: DemoObserver? = nil) throws(RegistryConfigurationError) -> ModelRegistry {
+    public static func load(
+        path: String, observer: DemoObserver? = nil
+    ) throws(RegistryConfigurationError) -> ModelRegistry {
         let data: Data
         do {
             data = try Data(contentsOf: URL(fileURLWithPath: path))
         } catch {
-            throw RegistryConfigurationError(path: path, field: nil, reason: "cannot read the file: \(error.localizedDescription)")
+            throw RegistryConfigurationError(
+                path: path, field: nil, reason: "cannot read the file: \(error.localizedDescription)")
         }
         return try load(data: data, source: path, observer: observer)
     }
 
     /// Decodes and validates registry JSON; `source` names it in error messages.
-    public static func load(data: Data, source: String, observer: DemoObserver? = nil) throws(RegistryConfigurationError) -> ModelRegistry {
+    public static func load(
+        data: Data, source: String, observer: DemoObserver? = nil
+    ) throws(RegistryConfigurationError) -> ModelRegistry {
         let configuration: RegistryConfiguration
         do {
             configuration = try JSONDecoder().decode(RegistryConfiguration.self, from: data)
@@ -55,7 +60,9 @@ public enum RegistryLoader {
         for (index, model) in configuration.models.enumerated() {
             let field = "models[\(index)]"
             guard isValidName(model.name) else {
-                throw fail("\(field).name", "invalid model name '\(model.name)': use 1–64 lowercase letters, digits, '-', '_' or '.'")
+                throw fail(
+                    "\(field).name",
+                    "invalid model name '\(model.name)': use 1–64 lowercase letters, digits, '-', '_' or '.'")
             }
             if let first = firstIndex[model.name] {
                 throw fail("\(field).name", "model '\(model.name)' is already defined at models[\(first)]")
@@ -63,7 +70,8 @@ public enum RegistryLoader {
             firstIndex[model.name] = index
             let provider = try makeProvider(model, field: field, observer: observer, fail: fail)
             let settings = ModelSettings(
-                firstChunkTimeout: try timeout(model.timeouts?.firstChunkMs, "\(field).timeouts.first_chunk_ms", fail) ?? .seconds(30),
+                firstChunkTimeout: try timeout(model.timeouts?.firstChunkMs, "\(field).timeouts.first_chunk_ms", fail)
+                    ?? .seconds(30),
                 idleTimeout: try timeout(model.timeouts?.idleMs, "\(field).timeouts.idle_ms", fail) ?? .seconds(30),
                 totalTimeout: try timeout(model.timeouts?.totalMs, "\(field).timeouts.total_ms", fail) ?? .seconds(300),
                 demo: model.provider == "demo",
@@ -109,7 +117,9 @@ public enum RegistryLoader {
             guard ms >= 0 else { throw fail("\(field).\(name)", "must be 0 or more milliseconds, got \(ms)") }
             return .milliseconds(ms)
         }
-        func range(_ value: RegistryConfiguration.WordRange?, _ name: String) throws(RegistryConfigurationError) -> ClosedRange<Int>? {
+        func range(
+            _ value: RegistryConfiguration.WordRange?, _ name: String
+        ) throws(RegistryConfigurationError) -> ClosedRange<Int>? {
             guard let value else { return nil }
             guard value.min >= 1, value.min <= value.max else {
                 throw fail("\(field).\(name)", "needs 1 ≤ min ≤ max, got [\(value.min), \(value.max)]")
@@ -184,8 +194,9 @@ public enum RegistryLoader {
 
     /// Mirrors ``ChorusCore/ModelRegistry``'s rule so the error can name the field.
     static func isValidName(_ name: String) -> Bool {
-        !name.isEmpty && name.count <= 64 && name.unicodeScalars.allSatisfy {
-            ("a"..."z").contains($0) || ("0"..."9").contains($0) || $0 == "-" || $0 == "_" || $0 == "."
-        }
+        !name.isEmpty && name.count <= 64
+            && name.unicodeScalars.allSatisfy {
+                ("a"..."z").contains($0) || ("0"..."9").contains($0) || $0 == "-" || $0 == "_" || $0 == "."
+            }
     }
 }
