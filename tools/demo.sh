@@ -7,7 +7,7 @@ tools/bootstrap.sh
 swift build
 bin="$(swift build --show-bin-path)"
 port="${CHORUS_DEMO_PORT:-7070}"
-"$bin/chorusd" --rpc-address "127.0.0.1:$port" &
+"$bin/chorusd" --rpc-address "127.0.0.1:$port" --http-address "127.0.0.1:${CHORUS_DEMO_HTTP_PORT:-8080}" &
 server=$!
 trap 'kill -TERM $server 2>/dev/null; wait $server 2>/dev/null || true' EXIT
 for _ in $(seq 1 100); do
