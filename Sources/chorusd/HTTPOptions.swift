@@ -16,6 +16,15 @@ struct HTTPOptions: ParsableArguments {
     @Option(help: "Most concurrent calls through the bridge before 429. Env: CHORUS_HTTP_MAX_CALLS. Default: 1000.")
     var httpMaxCalls: Int?
 
+    @Option(help: "Seconds a finished call stays resumable with Last-Event-ID. Env: CHORUS_REPLAY_RETENTION. Default: 60.")
+    var replayRetention: Double?
+
+    @Option(help: "Bytes of events kept per call for resumption. Env: CHORUS_REPLAY_BYTES. Default: 1048576.")
+    var replayBytes: Int?
+
+    @Option(help: "Largest accepted request body in bytes. Env: CHORUS_HTTP_MAX_BODY. Default: 65536.")
+    var httpMaxBody: Int?
+
     /// nil when the bridge is turned off.
     func configuration(environment: [String: String]) throws -> ChorusHTTPBridge.Configuration? {
         var configuration = ChorusHTTPBridge.Configuration()
@@ -34,6 +43,18 @@ struct HTTPOptions: ParsableArguments {
         if let calls = httpMaxCalls ?? environment["CHORUS_HTTP_MAX_CALLS"].flatMap(Int.init) {
             guard calls > 0 else { throw ValidationError("HTTP max calls must be a positive integer") }
             configuration.maxConcurrentCalls = calls
+        }
+        if let seconds = replayRetention ?? environment["CHORUS_REPLAY_RETENTION"].flatMap(Double.init) {
+            guard seconds >= 0 else { throw ValidationError("replay retention must be zero or more seconds") }
+            configuration.replayRetention = .milliseconds(Int64(seconds * 1000))
+        }
+        if let bytes = replayBytes ?? environment["CHORUS_REPLAY_BYTES"].flatMap(Int.init) {
+            guard bytes > 0 else { throw ValidationError("replay bytes must be a positive integer") }
+            configuration.replayMaxBytes = bytes
+        }
+        if let bytes = httpMaxBody ?? environment["CHORUS_HTTP_MAX_BODY"].flatMap(Int.init) {
+            guard bytes > 0 else { throw ValidationError("HTTP max body must be a positive integer") }
+            configuration.maxBodyBytes = bytes
         }
         return configuration
     }
