@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The whole test suite: system packages, generated-code drift, every Swift test, and the
-# protobuf-c wire tests under LeakSanitizer (fails on any leak).
+# protobuf-c wire tests under LeakSanitizer (fails on any leak), and the web page in headless Chromium.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 tools/bootstrap.sh
@@ -10,3 +10,5 @@ swift build --build-tests
 # machine running every test at once would distort.
 swift test --skip-build --no-parallel
 tools/leak-check.sh
+# The web page in a real headless Chromium against a real chorusd (installs chromium + selenium if missing).
+tools/browser-test.sh

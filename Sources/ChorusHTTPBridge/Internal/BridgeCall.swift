@@ -278,6 +278,9 @@ final class BridgeCall: AnalyzeEventSink, Sendable {
 
     /// Drops the oldest events beyond the replay budget, but never one an attached client still needs.
     private func trim(_ state: inout State) {
+        // The client that started the call attaches only after the first event: until it has,
+        // every event is still owed to it (the producer is held at `maxLag`, so this is bounded).
+        guard state.everSubscribed else { return }
         let slowest = state.slowestDelivered ?? state.lastSeq
         while state.logBytes > replayMaxBytes, state.head < state.log.count, state.log[state.head].seq <= slowest {
             state.logBytes -= state.log[state.head].bytes.readableBytes

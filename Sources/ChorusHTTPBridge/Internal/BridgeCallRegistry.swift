@@ -33,6 +33,9 @@ final class BridgeCallRegistry: Sendable {
             for await (call, context) in jobs {
                 group.addTask { await self.execute(call, context: context) }
             }
+            // The bridge stopped (its HTTP server finished draining): stop the eviction loop and
+            // any call no client is attached to any more.
+            group.cancelAll()
         }
     }
 
