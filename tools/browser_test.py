@@ -15,6 +15,7 @@ Against a running bridge serving the built-in demo models, it checks that:
 Exits 0 when every check passes, 1 with a FAIL line otherwise (and a `failure.png` of the page).
 """
 import argparse
+import urllib.parse
 import os
 import shutil
 import sys
@@ -371,6 +372,39 @@ def step_narrow(driver, directory):
     set_viewport(driver, *WIDE)
 
 
+EVENTSOURCE_SCRIPT = """
+const [url, done] = [arguments[0], arguments[arguments.length - 1]];
+const source = new EventSource(url);
+const seen = [];
+const timer = setTimeout(() => { source.close(); done({error: 'timeout', seen}); }, 15000);
+source.onmessage = (message) => {
+  if (message.data === '[DONE]') { clearTimeout(timer); source.close(); done({seen}); return; }
+  try { seen.push({id: message.lastEventId, event: JSON.parse(message.data)}); }
+  catch (e) { clearTimeout(timer); source.close(); done({error: 'bad JSON: ' + message.data, seen}); }
+};
+source.onerror = () => { clearTimeout(timer); source.close(); done({error: 'EventSource error', seen}); };
+"""
+
+
+def step_eventsource(driver, base_url):
+    """The GET form with the browser's own EventSource: every event parses, ids are contiguous."""
+    query = "What happens? [demo:fast] [demo:words=12]"
+    url = (base_url + "api/analyze/stream/parallel?query=" + urllib.parse.quote(query)
+           + "&models=gemini,pegasus&request_id=eventsource-" + str(int(time.time() * 1000)))
+    driver.set_script_timeout(20)
+    result = driver.execute_async_script(EVENTSOURCE_SCRIPT, url)
+    if result.get("error"):
+        raise CheckFailed(f"EventSource run failed: {result['error']} after {len(result.get('seen', []))} events")
+    seen = result["seen"]
+    ids = [int(entry["id"]) for entry in seen]
+    if ids != list(range(1, len(ids) + 1)):
+        raise CheckFailed(f"EventSource ids are not contiguous from 1: {ids}")
+    types = [entry["event"]["event_type"] for entry in seen]
+    if types[0] != "start" or types[-1] != "complete" or types.count("model_end") != 2:
+        raise CheckFailed(f"EventSource event order is wrong: {types}")
+    log(f"EventSource (GET): {len(seen)} events, ids 1..{len(seen)}, start..complete")
+
+
 def console_errors(driver):
     try:
         entries = driver.get_log("browser")
@@ -401,6 +435,7 @@ def main():
         step_stopped_run(driver, directory)
         step_failed_model(driver, directory)
         step_narrow(driver, directory)
+        step_eventsource(driver, url)
         errors = [e for e in console_errors(driver) if "Uncaught" in e.get("message", "")]
         if errors:
             raise CheckFailed(f"JavaScript errors in the console: {errors}")
