@@ -108,6 +108,10 @@ extension ChorusHTTPBridge {
         let body: ByteBuffer
         do {
             body = try await request.collectBody(upTo: configuration.maxBodyBytes)
+        } catch is NIOTooManyBytesError {
+            // `collect(upTo:)` throws this (not an HTTPError) when a body without Content-Length
+            // (chunked) grows past the limit.
+            throw BridgeError(.contentTooLarge, .resourceExhausted, "request body exceeds the limit of \(configuration.maxBodyBytes) bytes")
         } catch let error as HTTPError where error.status == .contentTooLarge {
             throw BridgeError(.contentTooLarge, .resourceExhausted, "request body exceeds the limit of \(configuration.maxBodyBytes) bytes")
         }
