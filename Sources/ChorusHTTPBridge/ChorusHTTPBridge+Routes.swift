@@ -54,7 +54,12 @@ extension ChorusHTTPBridge {
         } catch let error as ChorusError {
             throw BridgeError(error, retryAfterSeconds: configuration.retryAfterSeconds)
         }
-        let lastEventID = try Self.lastEventID(request)
+        var lastEventID = try Self.lastEventID(request)
+        if analyzeRequest.requestID == nil {
+            // Without a request_id there is nothing to resume: this is a new call, and skipping
+            // its first events would hand the client a stream without `start`.
+            lastEventID = nil
+        }
         let call: BridgeCall
         if let lastEventID, let requestID = analyzeRequest.requestID {
             // Resume: attach to the running or recently finished call; no model runs again.

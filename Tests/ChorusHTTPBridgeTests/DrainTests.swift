@@ -32,7 +32,7 @@ struct DrainTests {
             defer { late.close() }
             let body = Array(analyzeBody("Too late [demo:fast]", models: ["gpt4o"]).utf8)
             try await late.send("POST /api/analyze/stream/parallel HTTP/1.1\r\nHost: 127.0.0.1:\(port)\r\nContent-Type: application/json\r\nContent-Length: \(body.count)\r\n\r\n")
-            try await Task.sleep(for: .milliseconds(50))  // the head reaches the router
+            try await Task.sleep(for: .milliseconds(150))  // the head reaches the router
 
             await group.triggerGracefulShutdown()
             // The listener closes on graceful shutdown, after the bridge's drain handler ran.
