@@ -35,6 +35,11 @@ let package = Package(
             pkgConfig: "libprotobuf-c",
             providers: [.apt(["libprotobuf-c-dev"])]
         ),
+        .systemLibrary(
+            name: "CChorusCurl",
+            pkgConfig: "libcurl",
+            providers: [.apt(["libcurl4-openssl-dev"])]
+        ),
         .target(
             name: "CChorusWireProto",
             dependencies: ["CChorusProtobufC"]
@@ -55,6 +60,12 @@ let package = Package(
                 "CChorusProtobufC",
                 .product(name: "NIOCore", package: "swift-nio"),
             ]
+        ),
+
+        // MARK: - Upstream HTTP (libcurl; the only Swift that touches curl handles)
+        .target(
+            name: "ChorusCurl",
+            dependencies: ["ChorusCore", "CChorusCurl"]
         ),
 
         // MARK: - Fan-out and providers
@@ -146,6 +157,14 @@ let package = Package(
             path: "Tests/ChorusTestSupport"
         ),
         .testTarget(name: "ChorusCoreTests", dependencies: ["ChorusCore"]),
+        .testTarget(
+            name: "ChorusCurlTests",
+            dependencies: [
+                "ChorusCurl", "ChorusCore",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ]
+        ),
         .testTarget(
             name: "ChorusWireTests",
             dependencies: [

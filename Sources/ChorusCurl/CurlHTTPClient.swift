@@ -1,0 +1,156 @@
+internal import CChorusCurl
+import Foundation
+
+/// Streaming HTTP over libcurl for the provider adapters.
+///
+/// Each transfer runs `curl_easy_perform` on a thread of its own, never on Swift's cooperative
+/// pool. The body arrives as an `AsyncSequence` of byte chunks; cancelling the reading task
+/// aborts the transfer promptly (through curl's progress callback), and a slow reader pauses the
+/// transfer (the write callback waits while the bounded buffer is full). TLS verification is on,
+/// HTTP/2 is negotiated when the upstream offers it, and curl honours the standard proxy
+/// environment variables (`https_proxy`, `no_proxy`, …).
+///
+/// ```swift
+/// let client = CurlHTTPClient()
+/// let response = try await client.execute(HTTPRequestSpec(method: "POST", url: url, headers: headers, body: body))
+/// for try await chunk in response.body { parser.feed(chunk) }
+/// ```
+public struct CurlHTTPClient: Sendable {
+    /// Bytes buffered per transfer before the transfer is paused.
+    public var bufferCapacity: Int
+
+    public init(bufferCapacity: Int = 256 * 1024) {
+        self.bufferCapacity = bufferCapacity
+        CurlHTTPClient.globalInit
+    }
+
+    private static let globalInit: Void = {
+        curl_global_init(Int(CURL_GLOBAL_DEFAULT))
+    }()
+
+    /// Starts the transfer and returns once the response head arrived (or the transfer failed).
+    public func execute(_ request: HTTPRequestSpec) async throws -> HTTPStreamingResponse {
+        let transfer = CurlTransfer(request: request, capacity: bufferCapacity)
+        let thread = Thread { CurlHTTPClient.perform(transfer) }
+        thread.name = "chorus-curl"
+        thread.start()
+        let head = try await transfer.awaitHead()
+        return HTTPStreamingResponse(head: head, body: HTTPResponseBody(transfer: transfer))
+    }
+
+    // MARK: The curl thread
+
+    private static func perform(_ transfer: CurlTransfer) {
+        guard let handle = curl_easy_init() else {
+            transfer.complete(.failure(CurlError(code: 2, message: "curl_easy_init failed")))
+            return
+        }
+        var headerList: UnsafeMutablePointer<curl_slist>?
+        defer {
+            curl_slist_free_all(headerList)
+            curl_easy_cleanup(handle)
+        }
+        let request = transfer.request
+        let user = Unmanaged.passUnretained(transfer).toOpaque()
+        CChorusCurl_setopt_string(handle, CURLOPT_URL, request.url)
+        CChorusCurl_setopt_string(handle, CURLOPT_CUSTOMREQUEST, request.method)
+        CChorusCurl_setopt_long(handle, CURLOPT_NOSIGNAL, 1)
+        CChorusCurl_setopt_long(handle, CURLOPT_SSL_VERIFYPEER, 1)
+        CChorusCurl_setopt_long(handle, CURLOPT_SSL_VERIFYHOST, 2)
+        CChorusCurl_setopt_long(handle, CURLOPT_HTTP_VERSION, CURL_HTTP_VERSION_2TLS)
+        CChorusCurl_setopt_long(handle, CURLOPT_CONNECTTIMEOUT_MS, Int(request.connectTimeout.components.seconds * 1000 + request.connectTimeout.components.attoseconds / 1_000_000_000_000_000))
+        if let total = request.totalTimeout {
+            CChorusCurl_setopt_long(handle, CURLOPT_TIMEOUT_MS, Int(total.components.seconds * 1000 + total.components.attoseconds / 1_000_000_000_000_000))
+        }
+        for header in request.headers {
+            headerList = curl_slist_append(headerList, "\(header.name): \(header.value)")
+        }
+        if let headerList { CChorusCurl_setopt_slist(handle, CURLOPT_HTTPHEADER, headerList) }
+        var body = request.body ?? []
+        let result: CURLcode = body.withUnsafeMutableBufferPointer { bodyPointer in
+            if request.body != nil {
+                CChorusCurl_setopt_long(handle, CURLOPT_POSTFIELDSIZE, bodyPointer.count)
+                CChorusCurl_setopt_pointer(handle, CURLOPT_POSTFIELDS, UnsafeMutableRawPointer(bodyPointer.baseAddress))
+            }
+            CChorusCurl_setopt_data_callback(handle, CURLOPT_WRITEFUNCTION) { data, size, count, user in
+                let transfer = Unmanaged<CurlTransfer>.fromOpaque(user!).takeUnretainedValue()
+                let length = size * count
+                let bytes = UnsafeBufferPointer(start: UnsafeRawPointer(data!).assumingMemoryBound(to: UInt8.self), count: length)
+                return transfer.receive(bytes) ? length : 0
+            }
+            CChorusCurl_setopt_pointer(handle, CURLOPT_WRITEDATA, user)
+            CChorusCurl_setopt_data_callback(handle, CURLOPT_HEADERFUNCTION) { data, size, count, user in
+                let transfer = Unmanaged<CurlTransfer>.fromOpaque(user!).takeUnretainedValue()
+                let length = size * count
+                let bytes = UnsafeBufferPointer(start: UnsafeRawPointer(data!).assumingMemoryBound(to: UInt8.self), count: length)
+                transfer.receiveHeaderLine(String(decoding: bytes, as: UTF8.self))
+                return length
+            }
+            CChorusCurl_setopt_pointer(handle, CURLOPT_HEADERDATA, user)
+            // The progress callback runs at least once a second and on every read: it is how a
+            // cancelled reader aborts a transfer that is waiting on a silent upstream.
+            CChorusCurl_setopt_long(handle, CURLOPT_NOPROGRESS, 0)
+            CChorusCurl_setopt_xferinfo_callback(handle) { user, _, _, _, _ in
+                let transfer = Unmanaged<CurlTransfer>.fromOpaque(user!).takeUnretainedValue()
+                return transfer.isCancelled ? 1 : 0
+            }
+            CChorusCurl_setopt_pointer(handle, CURLOPT_XFERINFODATA, user)
+            return curl_easy_perform(handle)
+        }
+        // `transfer` stays alive: the thread's closure holds it until perform returns.
+        if result == CURLE_OK {
+            transfer.complete(.success(()))
+        } else {
+            let message = String(cString: curl_easy_strerror(result))
+            transfer.complete(.failure(CurlError(code: Int(result.rawValue), message: message)))
+        }
+    }
+}
+
+/// A response whose body is still arriving.
+public struct HTTPStreamingResponse: Sendable {
+    public var head: HTTPResponseHead
+    public var body: HTTPResponseBody
+
+    /// Reads the whole body (for error responses and small JSON answers), up to `limit` bytes.
+    public func collectBody(limit: Int = 1 << 20) async throws -> [UInt8] {
+        var bytes: [UInt8] = []
+        for try await chunk in body {
+            bytes.append(contentsOf: chunk.prefix(max(0, limit - bytes.count)))
+            if bytes.count >= limit { break }
+        }
+        return bytes
+    }
+}
+
+/// The body of a response as byte chunks. Dropping the iterator early aborts the transfer.
+public struct HTTPResponseBody: AsyncSequence, Sendable {
+    public typealias Element = [UInt8]
+    public typealias Failure = any Error
+
+    let transfer: CurlTransfer
+
+    public final class AsyncIterator: AsyncIteratorProtocol {
+        let transfer: CurlTransfer
+        private var done = false
+
+        init(transfer: CurlTransfer) { self.transfer = transfer }
+
+        deinit {
+            if !done { transfer.cancel() }
+        }
+
+        public func next() async throws -> [UInt8]? {
+            do {
+                let chunk = try await transfer.nextChunk()
+                if chunk == nil { done = true }
+                return chunk
+            } catch {
+                done = true
+                throw error
+            }
+        }
+    }
+
+    public func makeAsyncIterator() -> AsyncIterator { AsyncIterator(transfer: transfer) }
+}

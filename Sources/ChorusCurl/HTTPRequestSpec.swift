@@ -1,0 +1,54 @@
+/// An upstream HTTP request for ``CurlHTTPClient``.
+public struct HTTPRequestSpec: Sendable {
+    public var method: String
+    public var url: String
+    public var headers: [(name: String, value: String)]
+    public var body: [UInt8]?
+    /// Time allowed to establish the connection (TCP + TLS).
+    public var connectTimeout: Duration
+    /// Time allowed for the whole transfer; nil for no limit (streams are bounded by the caller's clocks).
+    public var totalTimeout: Duration?
+
+    public init(
+        method: String = "GET",
+        url: String,
+        headers: [(name: String, value: String)] = [],
+        body: [UInt8]? = nil,
+        connectTimeout: Duration = .seconds(10),
+        totalTimeout: Duration? = nil
+    ) {
+        self.method = method
+        self.url = url
+        self.headers = headers
+        self.body = body
+        self.connectTimeout = connectTimeout
+        self.totalTimeout = totalTimeout
+    }
+}
+
+/// Status and headers of a response whose body is still streaming.
+public struct HTTPResponseHead: Sendable, Hashable {
+    public var status: Int
+    /// Header names lowercased, in arrival order.
+    public var headers: [HTTPHeader]
+
+    public init(status: Int, headers: [HTTPHeader]) {
+        self.status = status
+        self.headers = headers
+    }
+
+    public func header(_ name: String) -> String? {
+        let lowered = name.lowercased()
+        return headers.first(where: { $0.name == lowered })?.value
+    }
+}
+
+public struct HTTPHeader: Sendable, Hashable {
+    public var name: String
+    public var value: String
+
+    public init(name: String, value: String) {
+        self.name = name
+        self.value = value
+    }
+}

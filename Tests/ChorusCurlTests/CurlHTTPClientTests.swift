@@ -1,0 +1,96 @@
+import ChorusCore
+import ChorusCurl
+import Synchronization
+import Testing
+
+@Suite("CurlHTTPClient over loopback")
+struct CurlHTTPClientTests {
+    static let head = "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nX-Test: yes\r\nTransfer-Encoding: chunked\r\n\r\n"
+
+    @Test("streams the body chunk by chunk with status and headers")
+    func streaming() async throws {
+        let script: [ScriptedHTTPServer.Step] = [
+            .write(Self.head), .write(chunk("data: é")), .sleep(.milliseconds(30)),
+            .write(chunk("t日本\n\n")), .sleep(.milliseconds(30)), .write(chunk("data: 🎬\n\n")), .write("0\r\n\r\n"),
+        ]
+        try await ScriptedHTTPServer.withServer(script) { server in
+            let response = try await CurlHTTPClient().execute(HTTPRequestSpec(url: "http://127.0.0.1:\(server.port)/stream"))
+            #expect(response.head.status == 200)
+            #expect(response.head.header("Content-Type") == "text/event-stream")
+            #expect(response.head.header("x-test") == "yes")
+            var chunks = 0
+            var bytes: [UInt8] = []
+            for try await piece in response.body {
+                chunks += 1
+                bytes += piece
+            }
+            #expect(String(decoding: bytes, as: UTF8.self) == "data: ét日本\n\ndata: 🎬\n\n")
+            #expect(chunks >= 2, "the body must arrive as it is written, not all at the end")
+        }
+    }
+
+    @Test("method, headers and body reach the server")
+    func postBody() async throws {
+        let script: [ScriptedHTTPServer.Step] = [.write("HTTP/1.1 201 Created\r\nContent-Length: 2\r\n\r\nok")]
+        try await ScriptedHTTPServer.withServer(script) { server in
+            let request = HTTPRequestSpec(
+                method: "POST", url: "http://127.0.0.1:\(server.port)/v1/chat/completions",
+                headers: [(name: "Authorization", value: "Bearer k"), (name: "Content-Type", value: "application/json")],
+                body: Array(#"{"stream":true}"#.utf8)
+            )
+            let response = try await CurlHTTPClient().execute(request)
+            #expect(response.head.status == 201)
+            #expect(try await response.collectBody() == Array("ok".utf8))
+            let received = server.requests.withLock { $0.first ?? "" }
+            #expect(received.hasPrefix("POST /v1/chat/completions HTTP/1.1\r\n"))
+            #expect(received.contains("Authorization: Bearer k\r\n"))
+            #expect(received.hasSuffix(#"{"stream":true}"#))
+        }
+    }
+
+    @Test("cancelling the reader aborts the transfer: the upstream sees the connection close")
+    func cancellation() async throws {
+        let script: [ScriptedHTTPServer.Step] = [.write(Self.head), .write(chunk("first")), .stall]
+        try await ScriptedHTTPServer.withServer(script) { server in
+            let task = Task {
+                let response = try await CurlHTTPClient().execute(HTTPRequestSpec(url: "http://127.0.0.1:\(server.port)/"))
+                for try await _ in response.body {}
+            }
+            while server.requests.withLock({ $0.isEmpty }) { try await Task.sleep(for: .milliseconds(5)) }
+            try await Task.sleep(for: .milliseconds(50))
+            task.cancel()
+            await #expect(throws: CancellationError.self) { try await task.value }
+            // curl's progress callback runs at least once a second on an idle transfer.
+            let deadline = ContinuousClock.now + .seconds(3)
+            while server.closedConnections.withLock({ $0 }) == 0, ContinuousClock.now < deadline {
+                try await Task.sleep(for: .milliseconds(10))
+            }
+            #expect(server.closedConnections.withLock { $0 } == 1)
+        }
+    }
+
+    @Test("a refused connection is UNAVAILABLE")
+    func refused() async throws {
+        do {
+            _ = try await CurlHTTPClient().execute(HTTPRequestSpec(url: "http://127.0.0.1:1/", connectTimeout: .seconds(2)))
+            Issue.record("expected a connection error")
+        } catch let error as CurlError {
+            #expect(error.chorusError.code == .unavailable)
+            #expect(error.code == 7)
+        }
+    }
+
+    @Test("a total timeout is DEADLINE_EXCEEDED")
+    func timeout() async throws {
+        let script: [ScriptedHTTPServer.Step] = [.write(Self.head), .stall]
+        try await ScriptedHTTPServer.withServer(script) { server in
+            let response = try await CurlHTTPClient().execute(HTTPRequestSpec(url: "http://127.0.0.1:\(server.port)/", totalTimeout: .milliseconds(300)))
+            do {
+                for try await _ in response.body {}
+                Issue.record("expected a timeout")
+            } catch let error as CurlError {
+                #expect(error.chorusError.code == .deadlineExceeded)
+            }
+        }
+    }
+}

@@ -1,0 +1,91 @@
+import NIOCore
+import NIOPosix
+import Synchronization
+
+/// A loopback HTTP/1.1 server that answers every connection with a script, so curl tests can
+/// control exact bytes and timing (chunks, delays, stalls) and observe the client hanging up.
+final class ScriptedHTTPServer: Sendable {
+    enum Step: Sendable {
+        case write(String)
+        case sleep(Duration)
+        case stall
+    }
+
+    let port: Int
+    private let channel: NIOAsyncChannel<NIOAsyncChannel<ByteBuffer, ByteBuffer>, Never>
+    let requests = Mutex<[String]>([])
+    let closedConnections = Mutex(0)
+
+    private init(port: Int, channel: NIOAsyncChannel<NIOAsyncChannel<ByteBuffer, ByteBuffer>, Never>) {
+        self.port = port
+        self.channel = channel
+    }
+
+    static func withServer<T: Sendable>(_ script: [Step], _ body: @Sendable (ScriptedHTTPServer) async throws -> T) async throws -> T {
+        let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .bind(host: "127.0.0.1", port: 0) { child in
+                child.eventLoop.makeCompletedFuture { try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: child) }
+            }
+        let server = ScriptedHTTPServer(port: channel.channel.localAddress!.port!, channel: channel)
+        return try await withThrowingTaskGroup(of: T?.self) { group in
+            group.addTask {
+                try await channel.executeThenClose { inbound in
+                    try await withThrowingDiscardingTaskGroup { connections in
+                        for try await connection in inbound {
+                            connections.addTask { await server.serve(connection, script: script) }
+                        }
+                    }
+                }
+                return nil
+            }
+            let result = try await body(server)
+            group.cancelAll()
+            return result
+        }
+    }
+
+    private func serve(_ connection: NIOAsyncChannel<ByteBuffer, ByteBuffer>, script: [Step]) async {
+        try? await connection.executeThenClose { inbound, outbound in
+            var iterator = inbound.makeAsyncIterator()
+            var bytes: [UInt8] = []
+            func headerEnd() -> Int? {
+                guard bytes.count >= 4 else { return nil }
+                for index in 0...(bytes.count - 4) where bytes[index..<index + 4].elementsEqual([13, 10, 13, 10]) {
+                    return index + 4
+                }
+                return nil
+            }
+            while headerEnd() == nil, let chunk = try await iterator.next() {
+                bytes += Array(chunk.readableBytesView)
+            }
+            // Read a declared body too, so tests can see what was posted.
+            if let end = headerEnd() {
+                let head = String(decoding: bytes[..<end], as: UTF8.self).lowercased()
+                let length = head.split(separator: "\r\n").first { $0.hasPrefix("content-length:") }
+                    .flatMap { Int($0.dropFirst("content-length:".count).trimmingPrefix(" ")) } ?? 0
+                while bytes.count - end < length, let chunk = try await iterator.next() {
+                    bytes += Array(chunk.readableBytesView)
+                }
+            }
+            let request = String(decoding: bytes, as: UTF8.self)
+            requests.withLock { $0.append(request) }
+            for step in script {
+                switch step {
+                case .write(let text): try await outbound.write(ByteBuffer(string: text))
+                case .sleep(let duration): try await Task.sleep(for: duration)
+                case .stall:
+                    // Wait for the client to hang up (EOF) — that is what cancellation tests observe.
+                    while try await iterator.next() != nil {}
+                    closedConnections.withLock { $0 += 1 }
+                    return
+                }
+            }
+        }
+    }
+}
+
+/// An HTTP/1.1 chunk.
+func chunk(_ text: String) -> String {
+    String(text.utf8.count, radix: 16) + "\r\n" + text + "\r\n"
+}
