@@ -30,11 +30,7 @@ struct BridgeCommand: AsyncParsableCommand {
         let (host, port) = try HTTPOptions.split(upstream, what: "upstream")
         let level = try Logger.Level(rawValue: (logLevel ?? environment["CHORUS_LOG_LEVEL"] ?? "info").lowercased())
             ?? { throw ValidationError("unknown log level") }()
-        LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = level
-            return handler
-        }
+        bootstrapLogging(level: level)
         let logger = Logger(label: "chorusd.bridge")
         guard let configuration = try http.configuration(environment: environment) else {
             throw ValidationError("the bridge needs an HTTP address; 'off' makes no sense here")

@@ -62,7 +62,7 @@ struct HTTPOptions: ParsableArguments {
     static func split(_ address: String, what: String) throws -> (String, Int) {
         let parts = address.split(separator: ":", omittingEmptySubsequences: false)
         guard parts.count >= 2, let port = Int(parts.last!), (0...65535).contains(port) else {
-            throw ValidationError("\(what) '\(address)' must be host:port, e.g. 127.0.0.1:8080")
+            throw ValidationError("\(what) '\(address)' must be host:port, e.g. 127.0.0.1:7070")
         }
         return (parts.dropLast().joined(separator: ":").trimmingCharacters(in: CharacterSet(charactersIn: "[]")), port)
     }

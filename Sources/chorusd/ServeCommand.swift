@@ -48,11 +48,7 @@ struct ServeCommand: AsyncParsableCommand {
     func run() async throws {
         let environment = ProcessInfo.processInfo.environment
         let settings = try DaemonSettings(command: self, environment: environment)
-        LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = settings.logLevel
-            return handler
-        }
+        bootstrapLogging(level: settings.logLevel)
         let logger = Logger(label: "chorusd")
 
         let registry = try settings.registryPath.map { try RegistryLoader.load(path: $0) } ?? BuiltInRegistry.make()
@@ -102,12 +98,7 @@ struct DaemonSettings {
             return number
         }
         if let address = value(command.rpcAddress, "CHORUS_RPC_ADDRESS") {
-            let parts = address.split(separator: ":", omittingEmptySubsequences: false)
-            guard parts.count >= 2, let port = Int(parts.last!), (0...65535).contains(port) else {
-                throw ValidationError("RPC address '\(address)' must be host:port, e.g. 127.0.0.1:7070")
-            }
-            rpc.host = parts.dropLast().joined(separator: ":").trimmingCharacters(in: CharacterSet(charactersIn: "[]"))
-            rpc.port = port
+            (rpc.host, rpc.port) = try HTTPOptions.split(address, what: "RPC address")
         }
         if let bytes = try integer(command.maxFrameBytes, "CHORUS_MAX_FRAME_BYTES", name: "max frame bytes") { rpc.maxFramePayload = bytes }
         if let length = try integer(command.maxQueryLength, "CHORUS_MAX_QUERY_LENGTH", name: "max query length") { limits.maxQueryLength = length }
@@ -127,5 +118,14 @@ struct DaemonSettings {
             }
             logLevel = parsed
         }
+    }
+}
+
+/// Logs go to stderr at `level`; called once by each subcommand before anything logs.
+func bootstrapLogging(level: Logger.Level) {
+    LoggingSystem.bootstrap { label in
+        var handler = StreamLogHandler.standardError(label: label)
+        handler.logLevel = level
+        return handler
     }
 }
