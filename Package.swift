@@ -17,6 +17,10 @@ let package = Package(
         .library(name: "ChorusRPCClient", targets: ["ChorusRPCClient"]),
         .library(name: "ChorusRPCServer", targets: ["ChorusRPCServer"]),
         .library(name: "ChorusHTTPBridge", targets: ["ChorusHTTPBridge"]),
+        // For tools/bench (a separate package) and embedders that run the orchestrator in-process.
+        .library(name: "ChorusWire", targets: ["ChorusWire"]),
+        .library(name: "ChorusOrchestrator", targets: ["ChorusOrchestrator"]),
+        .library(name: "ChorusProviders", targets: ["ChorusProviders"]),
         .executable(name: "chorusd", targets: ["chorusd"]),
         .executable(name: "chorus", targets: ["chorus"]),
     ],
@@ -73,9 +77,17 @@ let package = Package(
             name: "ChorusOrchestrator",
             dependencies: ["ChorusCore", .product(name: "Logging", package: "swift-log")]
         ),
+        // MARK: - Video inputs (media root, ffmpeg frame sampling, local copies; no HTTP)
+        .target(
+            name: "ChorusMedia",
+            dependencies: ["ChorusCore", .product(name: "Logging", package: "swift-log")]
+        ),
         .target(
             name: "ChorusProviders",
-            dependencies: ["ChorusCore", .product(name: "Logging", package: "swift-log")]
+            dependencies: [
+                "ChorusCore", "ChorusCurl", "ChorusMedia",
+                .product(name: "Logging", package: "swift-log"),
+            ]
         ),
 
         // MARK: - Transports (receive a ChorusService; never import providers or the orchestrator)
@@ -131,6 +143,7 @@ let package = Package(
             name: "chorusd",
             dependencies: [
                 "ChorusCore",
+                "ChorusMedia",
                 "ChorusOrchestrator",
                 "ChorusProviders",
                 "ChorusRPCServer",
@@ -148,6 +161,7 @@ let package = Package(
             name: "ChorusTestSupport",
             dependencies: [
                 "ChorusCore",
+                "ChorusCurl",
                 "ChorusOrchestrator",
                 "ChorusProviders",
                 "ChorusRPCServer",
@@ -163,6 +177,18 @@ let package = Package(
                 "ChorusCurl", "ChorusCore",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
+            ]
+        ),
+        .testTarget(
+            name: "ChorusMediaTests",
+            dependencies: ["ChorusMedia", "ChorusCore", "ChorusTestSupport"]
+        ),
+        .testTarget(
+            name: "ChorusProvidersTests",
+            dependencies: [
+                "ChorusProviders", "ChorusMedia", "ChorusCurl", "ChorusCore", "ChorusTestSupport",
+                "ChorusOrchestrator",
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .testTarget(

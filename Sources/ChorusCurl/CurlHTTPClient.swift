@@ -10,6 +10,12 @@ import Foundation
 /// HTTP/2 is negotiated when the upstream offers it, and curl honours the standard proxy
 /// environment variables (`https_proxy`, `no_proxy`, …).
 ///
+/// Connections are reused: a client (and every copy of it, copies share one pool) keeps the easy
+/// handle of a finished transfer together with its live connection, and the next request to the
+/// same origin (scheme, host, port) continues on that connection instead of a new TCP and TLS
+/// handshake. Concurrent requests each get a connection of their own. DNS answers and TLS session
+/// IDs are shared by all transfers of the client. Separate clients never share connections.
+///
 /// ```swift
 /// let client = CurlHTTPClient()
 /// let response = try await client.execute(HTTPRequestSpec(method: "POST", url: url, headers: headers, body: body))
@@ -19,9 +25,19 @@ public struct CurlHTTPClient: Sendable {
     /// Bytes buffered per transfer before the transfer is paused.
     public var bufferCapacity: Int
 
-    public init(bufferCapacity: Int = 256 * 1024) {
+    /// The idle-connection pool of this client and its copies (and the curl share behind it).
+    let share: CurlShare
+
+    /// Idle connections kept for reuse at most (the least recently used one is closed beyond).
+    public var maxIdleConnections: Int { share.maxIdleHandles }
+
+    /// - Parameters:
+    ///   - bufferCapacity: bytes buffered per transfer before the transfer is paused.
+    ///   - maxIdleConnections: idle connections kept for reuse at most; 0 turns reuse off.
+    public init(bufferCapacity: Int = 256 * 1024, maxIdleConnections: Int = 16) {
         self.bufferCapacity = bufferCapacity
         CurlHTTPClient.globalInit
+        self.share = CurlShare(maxIdleHandles: maxIdleConnections)
     }
 
     private static let globalInit: Void = {
@@ -31,7 +47,10 @@ public struct CurlHTTPClient: Sendable {
     /// Starts the transfer and returns once the response head arrived (or the transfer failed).
     public func execute(_ request: HTTPRequestSpec) async throws -> HTTPStreamingResponse {
         let transfer = CurlTransfer(request: request, capacity: bufferCapacity)
-        let thread = Thread { CurlHTTPClient.perform(transfer) }
+        // The thread holds the share until its handle is checked back in, so the share (and the
+        // pool) outlives every easy handle attached to it even if the client is dropped meanwhile.
+        let share = self.share
+        let thread = Thread { CurlHTTPClient.perform(transfer, share: share) }
         thread.name = "chorus-curl"
         thread.start()
         let head = try await transfer.awaitHead()
@@ -40,16 +59,38 @@ public struct CurlHTTPClient: Sendable {
 
     // MARK: The curl thread
 
-    private static func perform(_ transfer: CurlTransfer) {
-        guard let handle = curl_easy_init() else {
+    private static func perform(_ transfer: CurlTransfer, share: CurlShare) {
+        let origin = CurlShare.origin(of: transfer.request.url)
+        guard let handle = share.checkout(origin: origin) else {
             transfer.complete(.failure(CurlError(code: 2, message: "curl_easy_init failed")))
             return
         }
-        var headerList: UnsafeMutablePointer<curl_slist>?
-        defer {
-            curl_slist_free_all(headerList)
-            curl_easy_cleanup(handle)
+        let result: CURLcode
+        do {
+            var headerList: UnsafeMutablePointer<curl_slist>?
+            defer {
+                // Reset and pooled (or cleaned up) first, so no option points at the list anymore.
+                // This happens before the outcome is reported: whoever sees a transfer finish finds
+                // its handle, with the connection, already back in the pool.
+                share.checkin(handle, origin: origin)
+                curl_slist_free_all(headerList)
+            }
+            result = run(transfer, on: handle, share: share, headerList: &headerList)
         }
+        // `transfer` stays alive: the thread's closure holds it until perform returns.
+        if result == CURLE_OK {
+            transfer.complete(.success(()))
+        } else {
+            let message = String(cString: curl_easy_strerror(result))
+            transfer.complete(.failure(CurlError(code: Int(result.rawValue), message: message)))
+        }
+    }
+
+    /// Configures a freshly created or freshly reset handle for `transfer` and runs it.
+    private static func run(
+        _ transfer: CurlTransfer, on handle: UnsafeMutableRawPointer, share: CurlShare,
+        headerList: inout UnsafeMutablePointer<curl_slist>?
+    ) -> CURLcode {
         let request = transfer.request
         let user = Unmanaged.passUnretained(transfer).toOpaque()
         CChorusCurl_setopt_string(handle, CURLOPT_URL, request.url)
@@ -58,6 +99,11 @@ public struct CurlHTTPClient: Sendable {
         CChorusCurl_setopt_long(handle, CURLOPT_SSL_VERIFYPEER, 1)
         CChorusCurl_setopt_long(handle, CURLOPT_SSL_VERIFYHOST, 2)
         CChorusCurl_setopt_long(handle, CURLOPT_HTTP_VERSION, CURL_HTTP_VERSION_2TLS)
+        share.attach(handle)
+        // An idle handle keeps at most one connection, so the pool size bounds idle connections.
+        CChorusCurl_setopt_long(handle, CURLOPT_MAXCONNECTS, 1)
+        CChorusCurl_setopt_long(handle, CURLOPT_TCP_KEEPALIVE, 1)
+        CChorusCurl_setopt_long(handle, CURLOPT_TCP_NODELAY, 1)
         CChorusCurl_setopt_long(handle, CURLOPT_CONNECTTIMEOUT_MS, Int(request.connectTimeout.components.seconds * 1000 + request.connectTimeout.components.attoseconds / 1_000_000_000_000_000))
         if let total = request.totalTimeout {
             CChorusCurl_setopt_long(handle, CURLOPT_TIMEOUT_MS, Int(total.components.seconds * 1000 + total.components.attoseconds / 1_000_000_000_000_000))
@@ -67,7 +113,7 @@ public struct CurlHTTPClient: Sendable {
         }
         if let headerList { CChorusCurl_setopt_slist(handle, CURLOPT_HTTPHEADER, headerList) }
         var body = request.body ?? []
-        let result: CURLcode = body.withUnsafeMutableBufferPointer { bodyPointer in
+        return body.withUnsafeMutableBufferPointer { bodyPointer in
             if request.body != nil {
                 CChorusCurl_setopt_long(handle, CURLOPT_POSTFIELDSIZE, bodyPointer.count)
                 CChorusCurl_setopt_pointer(handle, CURLOPT_POSTFIELDS, UnsafeMutableRawPointer(bodyPointer.baseAddress))
@@ -96,13 +142,6 @@ public struct CurlHTTPClient: Sendable {
             }
             CChorusCurl_setopt_pointer(handle, CURLOPT_XFERINFODATA, user)
             return curl_easy_perform(handle)
-        }
-        // `transfer` stays alive: the thread's closure holds it until perform returns.
-        if result == CURLE_OK {
-            transfer.complete(.success(()))
-        } else {
-            let message = String(cString: curl_easy_strerror(result))
-            transfer.complete(.failure(CurlError(code: Int(result.rawValue), message: message)))
         }
     }
 }

@@ -25,6 +25,8 @@ public struct Orchestrator: ChorusService {
 
     public let registry: ModelRegistry
     public let limits: ServiceLimits
+    /// Checks `video_path` against the server's media root; nil refuses every `video_path`.
+    public let videoPaths: (any VideoPathValidator)?
     public let version: String
     /// Used for diagnostics that are not part of the one-line-per-call summary (per-model failures at debug level).
     let logger: Logger
@@ -36,14 +38,16 @@ public struct Orchestrator: ChorusService {
     /// - Parameters:
     ///   - registry: The models that may be run and the table used when a request names none.
     ///   - limits: Limits on what a request may ask for.
+    ///   - videoPaths: The media root policy for `video_path` (nil: requests naming one are refused).
     ///   - version: Reported by ``health(context:)``.
     ///   - logger: Receives per-model diagnostics at debug level; per-call summaries go to the call's logger.
     public init(
-        registry: ModelRegistry, limits: ServiceLimits = .init(), version: String = Orchestrator.defaultVersion,
-        logger: Logger
+        registry: ModelRegistry, limits: ServiceLimits = .init(), videoPaths: (any VideoPathValidator)? = nil,
+        version: String = Orchestrator.defaultVersion, logger: Logger
     ) {
         self.registry = registry
         self.limits = limits
+        self.videoPaths = videoPaths
         self.version = version
         self.logger = logger
         self.startedAt = .now
@@ -59,7 +63,7 @@ public struct Orchestrator: ChorusService {
         let started = ContinuousClock.now
         let call: ValidatedRequest
         do {
-            call = try RequestValidator(registry: registry, limits: limits).validate(request)
+            call = try RequestValidator(registry: registry, limits: limits, videoPaths: videoPaths).validate(request)
         } catch {
             logSummary(
                 context: context, requestID: RequestValidator.loggableRequestID(request.requestID, limits: limits),

@@ -19,6 +19,8 @@ struct ValidatedRequest: Sendable {
 struct RequestValidator {
     let registry: ModelRegistry
     let limits: ServiceLimits
+    /// The media root policy; nil means the server accepts no `video_path`.
+    var videoPaths: (any VideoPathValidator)? = nil
 
     func validate(_ request: AnalyzeRequest) throws(ChorusError) -> ValidatedRequest {
         let query = request.query
@@ -68,6 +70,19 @@ struct RequestValidator {
         }
         if let maxTokens = request.options.maxOutputTokens, maxTokens <= 0 {
             throw ChorusError(.invalidArgument, "options.max_output_tokens must be positive, got \(maxTokens)")
+        }
+
+        if let path = request.video.videoPath {
+            guard let videoPaths else {
+                throw ChorusError(
+                    .invalidArgument,
+                    "video_path is not accepted: this server has no media root (start chorusd with --media-root DIR)")
+            }
+            do {
+                _ = try videoPaths.validateVideoPath(path)
+            } catch {
+                throw ChorusError(from: error)
+            }
         }
 
         return ValidatedRequest(

@@ -1,6 +1,7 @@
 import ArgumentParser
 import ChorusCore
 import ChorusHTTPBridge
+import ChorusMedia
 import ChorusOrchestrator
 import ChorusProviders
 import ChorusRPCServer
@@ -21,8 +22,11 @@ struct ServeCommand: AsyncParsableCommand {
 
     @OptionGroup var http: HTTPOptions
 
-    @Option(help: "Model registry file (JSON). Env: CHORUS_REGISTRY. Default: the built-in demo registry.")
+    @Option(help: "Model registry file (JSON). Env: CHORUS_REGISTRY. Default: the built-in registry (gemini, gpt4o, pegasus: real when GEMINI_API_KEY / OPENAI_API_KEY / TWELVELABS_API_KEY is set, demo otherwise).")
     var registry: String?
+
+    @Option(help: "Directory that request video_path values are resolved in (no '..' or symlink escape). Env: CHORUS_MEDIA_ROOT. Default: none (video_path is refused).")
+    var mediaRoot: String?
 
     @Option(help: "Largest accepted frame payload in bytes. Env: CHORUS_MAX_FRAME_BYTES. Default: 4194304.")
     var maxFrameBytes: Int?
@@ -51,8 +55,13 @@ struct ServeCommand: AsyncParsableCommand {
         bootstrapLogging(level: settings.logLevel)
         let logger = Logger(label: "chorusd")
 
-        let registry = try settings.registryPath.map { try RegistryLoader.load(path: $0) } ?? BuiltInRegistry.make()
-        let orchestrator = Orchestrator(registry: registry, limits: settings.limits, logger: logger)
+        let mediaRoot = try settings.mediaRootPath.map { path in
+            do { return try MediaRoot(path: path) } catch { throw ValidationError("--media-root: \(ChorusError(from: error).message)") }
+        }
+        let context = ProviderContext(environment: environment, mediaRoot: mediaRoot, logger: Logger(label: "chorus.providers"))
+        let registry = try settings.registryPath.map { try RegistryLoader.load(path: $0, context: context) }
+            ?? BuiltInRegistry.make(context: context)
+        let orchestrator = Orchestrator(registry: registry, limits: settings.limits, videoPaths: mediaRoot, logger: logger)
         let server = ChorusRPCServer(service: orchestrator, configuration: settings.rpc, logger: logger)
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: server)]
         if let bridgeConfiguration = try http.configuration(environment: environment) {
@@ -61,9 +70,15 @@ struct ServeCommand: AsyncParsableCommand {
             logger.info("chorus HTTP bridge", metadata: ["address": "\(bridgeConfiguration.host):\(bridgeConfiguration.port)"])
         }
         logger.info("chorusd starting", metadata: [
-            "models": "\(registry.entries.map { "\($0.name)=\($0.provider.kind)" }.joined(separator: ","))",
+            "models": "\(registry.entries.map { "\($0.name)=\($0.provider.kind)\($0.settings.available ? "" : "(unavailable)")" }.joined(separator: ","))",
             "registry": "\(settings.registryPath ?? "built-in")",
+            "media_root": "\(mediaRoot?.path ?? "none")",
         ])
+        for entry in registry.entries where !entry.settings.available {
+            logger.warning("model unavailable", metadata: [
+                "model": "\(entry.name)", "reason": "\(entry.settings.unavailableReason ?? "marked unavailable")",
+            ])
+        }
         let group = ServiceGroup(
             configuration: ServiceGroupConfiguration(
                 services: services,
@@ -80,6 +95,7 @@ struct DaemonSettings {
     var rpc = ChorusRPCServer.Configuration()
     var limits = ServiceLimits()
     var registryPath: String?
+    var mediaRootPath: String?
     var logLevel = Logger.Level.info
 
     init(command: ServeCommand, environment: [String: String]) throws {
@@ -112,6 +128,7 @@ struct DaemonSettings {
             rpc.drainGracePeriod = .milliseconds(Int64(grace * 1000))
         }
         registryPath = value(command.registry, "CHORUS_REGISTRY")
+        mediaRootPath = value(command.mediaRoot, "CHORUS_MEDIA_ROOT")
         if let level = value(command.logLevel, "CHORUS_LOG_LEVEL") {
             guard let parsed = Logger.Level(rawValue: level.lowercased()) else {
                 throw ValidationError("unknown log level '\(level)'; use trace, debug, info, notice, warning, error or critical")

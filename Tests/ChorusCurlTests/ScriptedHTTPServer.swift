@@ -4,17 +4,25 @@ import Synchronization
 
 /// A loopback HTTP/1.1 server that answers every connection with a script, so curl tests can
 /// control exact bytes and timing (chunks, delays, stalls) and observe the client hanging up.
+///
+/// With `keepAlive` a connection serves request after request (the scripts must then frame their
+/// responses with Content-Length or chunked encoding), so tests can count reused connections.
 final class ScriptedHTTPServer: Sendable {
     enum Step: Sendable {
         case write(String)
         case sleep(Duration)
+        /// Waits for the client to hang up, then ends the connection.
         case stall
+        /// Waits until the server has received at least this many requests (over all connections).
+        case awaitRequests(Int)
     }
 
     let port: Int
     private let channel: NIOAsyncChannel<NIOAsyncChannel<ByteBuffer, ByteBuffer>, Never>
     let requests = Mutex<[String]>([])
     let closedConnections = Mutex(0)
+    /// TCP connections accepted so far.
+    let acceptedConnections = Mutex(0)
 
     private init(port: Int, channel: NIOAsyncChannel<NIOAsyncChannel<ByteBuffer, ByteBuffer>, Never>) {
         self.port = port
@@ -22,6 +30,16 @@ final class ScriptedHTTPServer: Sendable {
     }
 
     static func withServer<T: Sendable>(_ script: [Step], _ body: @Sendable (ScriptedHTTPServer) async throws -> T) async throws -> T {
+        try await withServer(keepAlive: false, responder: { _ in script }, body)
+    }
+
+    /// `responder` gets the index of the request (0 for the first the server received, over all
+    /// connections) and returns the script that answers it.
+    static func withServer<T: Sendable>(
+        keepAlive: Bool,
+        responder: @escaping @Sendable (Int) -> [Step],
+        _ body: @Sendable (ScriptedHTTPServer) async throws -> T
+    ) async throws -> T {
         let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .bind(host: "127.0.0.1", port: 0) { child in
@@ -33,7 +51,7 @@ final class ScriptedHTTPServer: Sendable {
                 try await channel.executeThenClose { inbound in
                     try await withThrowingDiscardingTaskGroup { connections in
                         for try await connection in inbound {
-                            connections.addTask { await server.serve(connection, script: script) }
+                            connections.addTask { await server.serve(connection, keepAlive: keepAlive, responder: responder) }
                         }
                     }
                 }
@@ -45,7 +63,10 @@ final class ScriptedHTTPServer: Sendable {
         }
     }
 
-    private func serve(_ connection: NIOAsyncChannel<ByteBuffer, ByteBuffer>, script: [Step]) async {
+    private func serve(
+        _ connection: NIOAsyncChannel<ByteBuffer, ByteBuffer>, keepAlive: Bool, responder: @Sendable (Int) -> [Step]
+    ) async {
+        acceptedConnections.withLock { $0 += 1 }
         try? await connection.executeThenClose { inbound, outbound in
             var iterator = inbound.makeAsyncIterator()
             var bytes: [UInt8] = []
@@ -56,31 +77,42 @@ final class ScriptedHTTPServer: Sendable {
                 }
                 return nil
             }
-            while headerEnd() == nil, let chunk = try await iterator.next() {
-                bytes += Array(chunk.readableBytesView)
-            }
-            // Read a declared body too, so tests can see what was posted.
-            if let end = headerEnd() {
-                let head = String(decoding: bytes[..<end], as: UTF8.self).lowercased()
+            repeat {
+                var end = headerEnd()
+                while end == nil {
+                    // The client hung up (between requests, or before sending one).
+                    guard let chunk = try await iterator.next() else { return }
+                    bytes += Array(chunk.readableBytesView)
+                    end = headerEnd()
+                }
+                // Read a declared body too, so tests can see what was posted.
+                let head = String(decoding: bytes[..<end!], as: UTF8.self).lowercased()
                 let length = head.split(separator: "\r\n").first { $0.hasPrefix("content-length:") }
                     .flatMap { Int($0.dropFirst("content-length:".count).trimmingPrefix(" ")) } ?? 0
-                while bytes.count - end < length, let chunk = try await iterator.next() {
+                while bytes.count - end! < length {
+                    guard let chunk = try await iterator.next() else { return }
                     bytes += Array(chunk.readableBytesView)
                 }
-            }
-            let request = String(decoding: bytes, as: UTF8.self)
-            requests.withLock { $0.append(request) }
-            for step in script {
-                switch step {
-                case .write(let text): try await outbound.write(ByteBuffer(string: text))
-                case .sleep(let duration): try await Task.sleep(for: duration)
-                case .stall:
-                    // Wait for the client to hang up (EOF) — that is what cancellation tests observe.
-                    while try await iterator.next() != nil {}
-                    closedConnections.withLock { $0 += 1 }
-                    return
+                let request = String(decoding: bytes[..<(end! + length)], as: UTF8.self)
+                bytes.removeFirst(end! + length)
+                let index = requests.withLock { requests in
+                    requests.append(request)
+                    return requests.count - 1
                 }
-            }
+                for step in responder(index) {
+                    switch step {
+                    case .write(let text): try await outbound.write(ByteBuffer(string: text))
+                    case .sleep(let duration): try await Task.sleep(for: duration)
+                    case .awaitRequests(let count):
+                        while requests.withLock({ $0.count }) < count { try await Task.sleep(for: .milliseconds(2)) }
+                    case .stall:
+                        // Wait for the client to hang up (EOF) — that is what cancellation tests observe.
+                        while try await iterator.next() != nil {}
+                        closedConnections.withLock { $0 += 1 }
+                        return
+                    }
+                }
+            } while keepAlive
         }
     }
 }

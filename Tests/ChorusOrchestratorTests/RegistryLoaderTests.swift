@@ -95,8 +95,11 @@ struct RegistryLoaderTests {
     @Test("an unknown provider is named along with the file and the field")
     func unknownProvider() throws {
         let (path, message) = try loadError(
-            #"{"models":[{"name":"gemini","provider":"demo"},{"name":"gpt5","provider":"openai"}]}"#)
-        #expect(message == "\(path): models[1].provider: unknown provider 'openai' for model 'gpt5'; supported: demo")
+            #"{"models":[{"name":"gemini","provider":"demo"},{"name":"gpt5","provider":"acme"}]}"#)
+        #expect(
+            message
+                == "\(path): models[1].provider: unknown provider 'acme' for model 'gpt5'; supported: demo, openai, openai-compatible, gemini, twelvelabs"
+        )
     }
 
     @Test("malformed JSON is reported as such")
@@ -121,7 +124,7 @@ struct RegistryLoaderTests {
         arguments: [
             (
                 #"{"models":[{"name":"g","provider":"demo","timeouts":{"idle_msec":5}}]}"#,
-                "models[0].timeouts.idle_msec: unknown field 'idle_msec'; known fields: first_chunk_ms, idle_ms, total_ms"
+                "models[0].timeouts.idle_msec: unknown field 'idle_msec'; known fields: connect_ms, first_chunk_ms, idle_ms, total_ms"
             ),
             (
                 #"{"models":[{"name":"g","provider":"demo","timeouts":{"idle_ms":"5"}}]}"#,

@@ -12,9 +12,12 @@ struct ValidationTests {
     }
 
     /// Runs `request`, expecting INVALID_ARGUMENT before any event and before any model started.
-    func rejection(_ request: AnalyzeRequest, limits: ServiceLimits = .init()) async -> ChorusError? {
+    func rejection(
+        _ request: AnalyzeRequest, limits: ServiceLimits = .init(), videoPaths: (any VideoPathValidator)? = nil
+    ) async -> ChorusError? {
         let orchestrator = Orchestrator(
-            registry: BuiltInRegistry.make(observer: observer), limits: limits, logger: silentLogger)
+            registry: BuiltInRegistry.make(observer: observer), limits: limits, videoPaths: videoPaths,
+            logger: silentLogger)
         let sink = CollectingSink()
         do {
             try await orchestrator.analyze(request, context: CallContext(), sink: sink)
@@ -107,5 +110,32 @@ struct ValidationTests {
         }
         #expect(ids[0] != ids[1])
         #expect(first.complete?.requestID == ids[0])
+    }
+
+    /// Accepts only `ok.mp4`, the way a media root accepts only files inside it.
+    struct OnlyOK: VideoPathValidator {
+        func validateVideoPath(_ path: String) throws -> String {
+            guard path == "ok.mp4" else {
+                throw ChorusError(.invalidArgument, "video_path '\(path)' is outside the media root")
+            }
+            return "/media/ok.mp4"
+        }
+    }
+
+    @Test("video_path is refused without a media root, and checked against one before any model runs")
+    func videoPath() async throws {
+        let request = AnalyzeRequest(query: "q", models: ["gemini"], video: VideoReference(videoPath: "../etc/passwd"))
+        #expect(
+            await rejection(request)?.message
+                == "video_path is not accepted: this server has no media root (start chorusd with --media-root DIR)")
+        #expect(
+            await rejection(request, videoPaths: OnlyOK())?.message == "video_path '../etc/passwd' is outside the media root")
+
+        let sink = CollectingSink()
+        let accepted = AnalyzeRequest(query: "q [demo:fast]", models: ["gemini"], video: VideoReference(videoPath: "ok.mp4"))
+        let orchestrator = Orchestrator(
+            registry: BuiltInRegistry.make(observer: observer), videoPaths: OnlyOK(), logger: silentLogger)
+        try await orchestrator.analyze(accepted, context: CallContext(), sink: sink)
+        #expect(sink.events.last?.eventType == "complete")
     }
 }

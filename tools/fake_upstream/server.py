@@ -694,6 +694,8 @@ class Handler(BaseHTTPRequestHandler):
         self.dispatch()
 
     def dispatch(self):
+        # One handler serves every request of a keep-alive connection: forget the previous record.
+        self._record = None
         parsed = urllib.parse.urlsplit(self.path)
         path = parsed.path
         query = urllib.parse.parse_qs(parsed.query)
@@ -722,10 +724,12 @@ class Handler(BaseHTTPRequestHandler):
                 return self.twelvelabs_video(urllib.parse.unquote(m.group(1)),
                                              urllib.parse.unquote(m.group(2)))
             self.send_bytes(404, tl_json({"error": "not found", "path": path}).encode())
-        except ClientGone:
+        except (ClientGone, BrokenPipeError, ConnectionResetError):
+            # Recorded so that tests can see that a cancelled client really hung up.
             self.close_connection = True
-        except (BrokenPipeError, ConnectionResetError):
-            self.close_connection = True
+            with STATE_LOCK:
+                if getattr(self, "_record", None) is not None:
+                    self._record["client_gone"] = True
 
     # ---- helpers shared by providers ---------------------------------------------------------
 
@@ -1502,6 +1506,9 @@ def main(argv=None):
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
+    # A parent may start us from a thread that blocks signals (Foundation's Process, launched from
+    # a libdispatch worker, passes its mask on); blocked, SIGTERM would never stop the server.
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM, signal.SIGINT})
     try:
         server.serve_forever(poll_interval=0.2)
     finally:

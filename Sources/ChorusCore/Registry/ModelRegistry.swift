@@ -81,6 +81,8 @@ public struct ModelSettings: Sendable, Hashable {
     public var demo: Bool
     /// False when the model cannot be used (reported by ListModels; calls get an error event).
     public var available: Bool
+    /// Why the model cannot be used when ``available`` is false, e.g. `set OPENAI_API_KEY`.
+    public var unavailableReason: String?
     public var upstreamModel: String
     public var description: String
 
@@ -90,9 +92,11 @@ public struct ModelSettings: Sendable, Hashable {
         totalTimeout: Duration = .seconds(300),
         demo: Bool = false,
         available: Bool = true,
+        unavailableReason: String? = nil,
         upstreamModel: String = "",
         description: String = ""
     ) {
+        self.unavailableReason = unavailableReason
         self.firstChunkTimeout = firstChunkTimeout
         self.idleTimeout = idleTimeout
         self.totalTimeout = totalTimeout

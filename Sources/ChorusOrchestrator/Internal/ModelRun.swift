@@ -24,9 +24,10 @@ struct ModelRun<Sink: AnalyzeEventSink>: Sendable {
     func run() async throws -> Bool {
         let model = entry.name
         guard entry.settings.available else {
+            let reason = entry.settings.unavailableReason.map { ": \($0)" } ?? " (for example its API key is missing)"
             let error = ChorusError(
                 .failedPrecondition,
-                "model '\(model)' is marked unavailable in this server's registry (for example its API key is missing), so it was not run"
+                "model '\(model)' is unavailable on this server\(reason); it was not run"
             )
             try await emitter.emit(.error(ModelError(model: model, error: error)))
             return false

@@ -1,9 +1,10 @@
 /// The JSON file that defines a server's models (`chorusd --registry path.json`).
 ///
-/// Every model names a `provider` kind and may carry a block named after that kind with the provider's
-/// own settings (`"demo": {...}` today; `"openai": {...}` and others when real providers arrive, added
-/// as another optional block here and another case in ``RegistryLoader``). Unknown fields are rejected
-/// so a typo never silently falls back to a default.
+/// Every model names a `provider` kind (`demo`, `openai`, `openai-compatible`, `gemini`,
+/// `twelvelabs`). Real providers take `base_url`, `api_key_env` / `api_key_file`, `retry`,
+/// `max_concurrent`, `timeouts.connect_ms`, and per kind `video` (OpenAI frame sampling) or `files`
+/// (Gemini Files API); demo models take a `demo` block. Unknown fields are rejected so a typo never
+/// silently falls back to a default, and a field that does not apply to the model's provider is an error.
 ///
 /// ```json
 /// {
@@ -50,7 +51,7 @@ public struct RegistryConfiguration: Codable, Sendable, Hashable {
     public struct Model: Codable, Sendable, Hashable {
         /// Registry name clients use, e.g. `gemini` (lowercase letters, digits, `-`, `_`, `.`).
         public var name: String
-        /// Provider kind; only `demo` is supported so far.
+        /// Provider kind: `demo`, `openai`, `openai-compatible`, `gemini` or `twelvelabs`.
         public var provider: String
         /// The provider's own model id, e.g. `gpt-4o`.
         public var upstreamModel: String?
@@ -60,10 +61,27 @@ public struct RegistryConfiguration: Codable, Sendable, Hashable {
         public var timeouts: Timeouts?
         /// Settings for `provider: "demo"`.
         public var demo: Demo?
+        /// The API base URL including its version path; default from `OPENAI_BASE_URL`,
+        /// `GEMINI_BASE_URL` or `TWELVELABS_BASE_URL`, else the provider's public endpoint.
+        public var baseURL: String?
+        /// The environment variable holding the key (default `OPENAI_API_KEY`, `GEMINI_API_KEY`,
+        /// `TWELVELABS_API_KEY`; none for `openai-compatible`).
+        public var apiKeyEnv: String?
+        /// A file holding the key (a mounted secret); wins over `api_key_env`.
+        public var apiKeyFile: String?
+        public var retry: Retry?
+        /// Most upstream requests of this model in flight at once (default unlimited).
+        public var maxConcurrent: Int?
+        /// Frame sampling for `openai` / `openai-compatible`.
+        public var video: Video?
+        /// Files API polling for `gemini`.
+        public var files: Files?
 
         public init(
             name: String, provider: String, upstreamModel: String? = nil, description: String? = nil,
-            available: Bool? = nil, timeouts: Timeouts? = nil, demo: Demo? = nil
+            available: Bool? = nil, timeouts: Timeouts? = nil, demo: Demo? = nil, baseURL: String? = nil,
+            apiKeyEnv: String? = nil, apiKeyFile: String? = nil, retry: Retry? = nil, maxConcurrent: Int? = nil,
+            video: Video? = nil, files: Files? = nil
         ) {
             self.name = name
             self.provider = provider
@@ -72,11 +90,22 @@ public struct RegistryConfiguration: Codable, Sendable, Hashable {
             self.available = available
             self.timeouts = timeouts
             self.demo = demo
+            self.baseURL = baseURL
+            self.apiKeyEnv = apiKeyEnv
+            self.apiKeyFile = apiKeyFile
+            self.retry = retry
+            self.maxConcurrent = maxConcurrent
+            self.video = video
+            self.files = files
         }
 
         enum CodingKeys: String, CodingKey, CaseIterable {
-            case name, provider, description, available, timeouts, demo
+            case name, provider, description, available, timeouts, demo, retry, video, files
             case upstreamModel = "upstream_model"
+            case baseURL = "base_url"
+            case apiKeyEnv = "api_key_env"
+            case apiKeyFile = "api_key_file"
+            case maxConcurrent = "max_concurrent"
         }
 
         public init(from decoder: any Decoder) throws {
@@ -89,6 +118,13 @@ public struct RegistryConfiguration: Codable, Sendable, Hashable {
             available = try container.decodeIfPresent(Bool.self, forKey: .available)
             timeouts = try container.decodeIfPresent(Timeouts.self, forKey: .timeouts)
             demo = try container.decodeIfPresent(Demo.self, forKey: .demo)
+            baseURL = try container.decodeIfPresent(String.self, forKey: .baseURL)
+            apiKeyEnv = try container.decodeIfPresent(String.self, forKey: .apiKeyEnv)
+            apiKeyFile = try container.decodeIfPresent(String.self, forKey: .apiKeyFile)
+            retry = try container.decodeIfPresent(Retry.self, forKey: .retry)
+            maxConcurrent = try container.decodeIfPresent(Int.self, forKey: .maxConcurrent)
+            video = try container.decodeIfPresent(Video.self, forKey: .video)
+            files = try container.decodeIfPresent(Files.self, forKey: .files)
         }
     }
 
@@ -97,17 +133,21 @@ public struct RegistryConfiguration: Codable, Sendable, Hashable {
         public var firstChunkMs: Int?
         public var idleMs: Int?
         public var totalMs: Int?
+        /// TCP + TLS connect time allowed for upstream requests (real providers only).
+        public var connectMs: Int?
 
-        public init(firstChunkMs: Int? = nil, idleMs: Int? = nil, totalMs: Int? = nil) {
+        public init(firstChunkMs: Int? = nil, idleMs: Int? = nil, totalMs: Int? = nil, connectMs: Int? = nil) {
             self.firstChunkMs = firstChunkMs
             self.idleMs = idleMs
             self.totalMs = totalMs
+            self.connectMs = connectMs
         }
 
         enum CodingKeys: String, CodingKey, CaseIterable {
             case firstChunkMs = "first_chunk_ms"
             case idleMs = "idle_ms"
             case totalMs = "total_ms"
+            case connectMs = "connect_ms"
         }
 
         public init(from decoder: any Decoder) throws {
@@ -116,111 +156,7 @@ public struct RegistryConfiguration: Codable, Sendable, Hashable {
             firstChunkMs = try container.decodeIfPresent(Int.self, forKey: .firstChunkMs)
             idleMs = try container.decodeIfPresent(Int.self, forKey: .idleMs)
             totalMs = try container.decodeIfPresent(Int.self, forKey: .totalMs)
-        }
-    }
-
-    /// A ``DemoProfile`` in file form; omitted fields keep ``DemoProfile``'s defaults.
-    public struct Demo: Codable, Sendable, Hashable {
-        public var firstChunkDelayMs: Int?
-        public var chunkIntervalMs: Int?
-        /// Answer length: a number of words, or `[min, max]`.
-        public var answerWords: WordRange?
-        /// Chunk size: a number of words, or `[min, max]`.
-        public var wordsPerChunk: WordRange?
-        public var fail: Fail?
-        public var stallAfterChunks: Int?
-        public var cutoffAfterChunks: Int?
-
-        public init(
-            firstChunkDelayMs: Int? = nil, chunkIntervalMs: Int? = nil, answerWords: WordRange? = nil,
-            wordsPerChunk: WordRange? = nil, fail: Fail? = nil, stallAfterChunks: Int? = nil,
-            cutoffAfterChunks: Int? = nil
-        ) {
-            self.firstChunkDelayMs = firstChunkDelayMs
-            self.chunkIntervalMs = chunkIntervalMs
-            self.answerWords = answerWords
-            self.wordsPerChunk = wordsPerChunk
-            self.fail = fail
-            self.stallAfterChunks = stallAfterChunks
-            self.cutoffAfterChunks = cutoffAfterChunks
-        }
-
-        enum CodingKeys: String, CodingKey, CaseIterable {
-            case fail
-            case firstChunkDelayMs = "first_chunk_delay_ms"
-            case chunkIntervalMs = "chunk_interval_ms"
-            case answerWords = "answer_words"
-            case wordsPerChunk = "words_per_chunk"
-            case stallAfterChunks = "stall_after_chunks"
-            case cutoffAfterChunks = "cutoff_after_chunks"
-        }
-
-        public init(from decoder: any Decoder) throws {
-            try decoder.rejectUnknownKeys(CodingKeys.self)
-            let container = try decoder.container(keyedBy: CodingKeys.self)
-            firstChunkDelayMs = try container.decodeIfPresent(Int.self, forKey: .firstChunkDelayMs)
-            chunkIntervalMs = try container.decodeIfPresent(Int.self, forKey: .chunkIntervalMs)
-            answerWords = try container.decodeIfPresent(WordRange.self, forKey: .answerWords)
-            wordsPerChunk = try container.decodeIfPresent(WordRange.self, forKey: .wordsPerChunk)
-            fail = try container.decodeIfPresent(Fail.self, forKey: .fail)
-            stallAfterChunks = try container.decodeIfPresent(Int.self, forKey: .stallAfterChunks)
-            cutoffAfterChunks = try container.decodeIfPresent(Int.self, forKey: .cutoffAfterChunks)
-        }
-    }
-
-    /// An injected demo failure: `{"after_chunks": 3, "code": "UNAVAILABLE", "message": "..."}`.
-    public struct Fail: Codable, Sendable, Hashable {
-        public var afterChunks: Int?
-        /// A status code name such as `UNAVAILABLE` (default `INTERNAL`).
-        public var code: String?
-        public var message: String?
-
-        public init(afterChunks: Int? = nil, code: String? = nil, message: String? = nil) {
-            self.afterChunks = afterChunks
-            self.code = code
-            self.message = message
-        }
-
-        enum CodingKeys: String, CodingKey, CaseIterable {
-            case code, message
-            case afterChunks = "after_chunks"
-        }
-
-        public init(from decoder: any Decoder) throws {
-            try decoder.rejectUnknownKeys(CodingKeys.self)
-            let container = try decoder.container(keyedBy: CodingKeys.self)
-            afterChunks = try container.decodeIfPresent(Int.self, forKey: .afterChunks)
-            code = try container.decodeIfPresent(String.self, forKey: .code)
-            message = try container.decodeIfPresent(String.self, forKey: .message)
-        }
-    }
-
-    /// `120` (exactly) or `[80, 160]` (inclusive range).
-    public struct WordRange: Codable, Sendable, Hashable {
-        public var min: Int
-        public var max: Int
-
-        public init(min: Int, max: Int) {
-            self.min = min
-            self.max = max
-        }
-
-        public init(from decoder: any Decoder) throws {
-            let container = try decoder.singleValueContainer()
-            if let exact = try? container.decode(Int.self) {
-                self.init(min: exact, max: exact)
-                return
-            }
-            guard let pair = try? container.decode([Int].self), pair.count == 2 else {
-                throw DecodingError.dataCorruptedError(
-                    in: container, debugDescription: "expected a number of words or a [min, max] pair")
-            }
-            self.init(min: pair[0], max: pair[1])
-        }
-
-        public func encode(to encoder: any Encoder) throws {
-            var container = encoder.singleValueContainer()
-            if min == max { try container.encode(min) } else { try container.encode([min, max]) }
+            connectMs = try container.decodeIfPresent(Int.self, forKey: .connectMs)
         }
     }
 

@@ -7,19 +7,19 @@ public import Foundation
 /// operator can fix the file without reading code.
 ///
 /// ```swift
-/// let registry = try RegistryLoader.load(path: "/etc/chorus/registry.json")
+/// let context = ProviderContext(mediaRoot: try MediaRoot(path: "/srv/videos"), logger: logger)
+/// let registry = try RegistryLoader.load(path: "/etc/chorus/registry.json", context: context)
 /// let orchestrator = Orchestrator(registry: registry, logger: logger)
 /// ```
 public enum RegistryLoader {
-    /// Provider kinds a registry file may use. Real providers add their kind here and a case in
-    /// `makeProvider`.
-    public static let supportedProviders = ["demo"]
+    /// Provider kinds a registry file may use.
+    public static let supportedProviders = ["demo"] + UpstreamProvider.allCases.map(\.rawValue)
 
     /// Reads, decodes and validates the JSON registry file at `path`.
     ///
-    /// - Parameter observer: passed to every demo provider (for tests).
+    /// - Parameter context: the environment (keys, base URLs), media root and shared clients.
     public static func load(
-        path: String, observer: DemoObserver? = nil
+        path: String, context: ProviderContext = ProviderContext()
     ) throws(RegistryConfigurationError) -> ModelRegistry {
         let data: Data
         do {
@@ -28,12 +28,12 @@ public enum RegistryLoader {
             throw RegistryConfigurationError(
                 path: path, field: nil, reason: "cannot read the file: \(error.localizedDescription)")
         }
-        return try load(data: data, source: path, observer: observer)
+        return try load(data: data, source: path, context: context)
     }
 
     /// Decodes and validates registry JSON; `source` names it in error messages.
     public static func load(
-        data: Data, source: String, observer: DemoObserver? = nil
+        data: Data, source: String, context: ProviderContext = ProviderContext()
     ) throws(RegistryConfigurationError) -> ModelRegistry {
         let configuration: RegistryConfiguration
         do {
@@ -43,18 +43,19 @@ public enum RegistryLoader {
         } catch {
             throw RegistryConfigurationError(path: source, field: nil, reason: "not valid JSON: \(error)")
         }
-        return try makeRegistry(configuration, source: source, observer: observer)
+        return try makeRegistry(configuration, source: source, context: context)
     }
 
     /// Validates a decoded configuration and builds the registry.
     public static func makeRegistry(
-        _ configuration: RegistryConfiguration, source: String, observer: DemoObserver? = nil
+        _ configuration: RegistryConfiguration, source: String, context: ProviderContext = ProviderContext()
     ) throws(RegistryConfigurationError) -> ModelRegistry {
         func fail(_ field: String?, _ reason: String) -> RegistryConfigurationError {
             RegistryConfigurationError(path: source, field: field, reason: reason)
         }
         guard !configuration.models.isEmpty else { throw fail("models", "must list at least one model") }
 
+        let video = videoInputs(configuration, context: context)
         var entries: [ModelRegistry.Entry] = []
         var firstIndex: [String: Int] = [:]
         for (index, model) in configuration.models.enumerated() {
@@ -68,18 +69,19 @@ public enum RegistryLoader {
                 throw fail("\(field).name", "model '\(model.name)' is already defined at models[\(first)]")
             }
             firstIndex[model.name] = index
-            let provider = try makeProvider(model, field: field, observer: observer, fail: fail)
+            let built = try makeProvider(model, field: field, context: context, video: video, fail: fail)
             let settings = ModelSettings(
                 firstChunkTimeout: try timeout(model.timeouts?.firstChunkMs, "\(field).timeouts.first_chunk_ms", fail)
                     ?? .seconds(30),
                 idleTimeout: try timeout(model.timeouts?.idleMs, "\(field).timeouts.idle_ms", fail) ?? .seconds(30),
                 totalTimeout: try timeout(model.timeouts?.totalMs, "\(field).timeouts.total_ms", fail) ?? .seconds(300),
                 demo: model.provider == "demo",
-                available: model.available ?? true,
-                upstreamModel: model.upstreamModel ?? "",
+                available: built.available,
+                unavailableReason: built.unavailableReason,
+                upstreamModel: built.upstreamModel,
                 description: model.description ?? ""
             )
-            entries.append(ModelRegistry.Entry(name: model.name, provider: provider, settings: settings))
+            entries.append(ModelRegistry.Entry(name: model.name, provider: built.provider, settings: settings))
         }
 
         let names = Set(firstIndex.keys)
@@ -93,13 +95,26 @@ public enum RegistryLoader {
     }
 
     private static func makeProvider(
-        _ model: RegistryConfiguration.Model, field: String, observer: DemoObserver?,
+        _ model: RegistryConfiguration.Model, field: String, context: ProviderContext, video: VideoInputs,
         fail: (String?, String) -> RegistryConfigurationError
-    ) throws(RegistryConfigurationError) -> any ModelProvider {
+    ) throws(RegistryConfigurationError) -> BuiltProvider {
+        if let kind = UpstreamProvider(rawValue: model.provider) {
+            return try makeUpstreamProvider(model, kind: kind, field: field, context: context, video: video, fail: fail)
+        }
         switch model.provider {
         case "demo":
+            for (value, name) in [
+                (model.baseURL != nil, "base_url"), (model.apiKeyEnv != nil, "api_key_env"),
+                (model.apiKeyFile != nil, "api_key_file"), (model.retry != nil, "retry"),
+                (model.maxConcurrent != nil, "max_concurrent"), (model.video != nil, "video"), (model.files != nil, "files"),
+                (model.timeouts?.connectMs != nil, "timeouts.connect_ms"),
+            ] where value {
+                throw fail("\(field).\(name)", "does not apply to provider 'demo' (it makes no upstream requests)")
+            }
             let profile = try demoProfile(model.demo ?? .init(), field: "\(field).demo", fail: fail)
-            return DemoProvider(profile: profile, observer: observer)
+            return BuiltProvider(
+                provider: DemoProvider(profile: profile, observer: context.observer), available: model.available ?? true,
+                unavailableReason: nil, upstreamModel: model.upstreamModel ?? "")
         default:
             throw fail(
                 "\(field).provider",
@@ -157,7 +172,7 @@ public enum RegistryLoader {
         )
     }
 
-    private static func timeout(
+    static func timeout(
         _ ms: Int?, _ field: String, _ fail: (String?, String) -> RegistryConfigurationError
     ) throws(RegistryConfigurationError) -> Duration? {
         guard let ms else { return nil }

@@ -1,0 +1,190 @@
+import ChorusCore
+import ChorusCurl
+import ChorusMedia
+import Foundation
+import Logging
+
+/// Puts a local video into the Gemini Files API and waits until Google has processed it.
+///
+/// The resumable protocol in one piece: `start` (metadata, answers the session URL), then
+/// `upload, finalize` with all the bytes, then `GET files/{id}` until the state is `ACTIVE`.
+/// The upload URL lives at the root of the host (`/upload/v1beta/files`), not under the
+/// versioned base URL. Each step is retried per the model's ``RetryPolicy`` when it fails in a
+/// retryable way (429, 5xx, connection errors); a failed `upload` restarts from `start`, because
+/// the state of a broken upload session is unknown.
+///
+/// ```swift
+/// let uploader = GeminiFileUploader(settings: settings, options: GeminiFileOptions(), logger: logger)
+/// let file = try await uploader.upload(video, displayName: "clip.mp4")   // ACTIVE
+/// ```
+struct GeminiFileUploader: Sendable {
+    let settings: UpstreamSettings
+    let options: GeminiFileOptions
+    let logger: Logger
+
+    /// `{origin}/upload/{version}/files`, the version being the last segment of the base URL path.
+    var uploadURL: String {
+        let afterScheme = settings.baseURL.range(of: "://").map { settings.baseURL[$0.upperBound...] } ?? Substring(settings.baseURL)
+        let path = afterScheme.firstIndex(of: "/").map { afterScheme[$0...] } ?? ""
+        let pathOnly = path.split(separator: "?").first ?? ""
+        let version = pathOnly.split(separator: "/").last.map(String.init) ?? "v1beta"
+        return settings.origin + "/upload/" + version + "/files"
+    }
+
+    /// Uploads `video` and returns the file once it is `ACTIVE`.
+    func upload(_ video: LocalVideo, displayName: String) async throws -> GeminiFile {
+        let key = try settings.requireKey()
+        guard video.sizeBytes <= options.maxUploadBytes else {
+            throw Self.tooLarge(displayName, size: video.sizeBytes, limit: options.maxUploadBytes)
+        }
+        let bytes = try Self.read(video.path, displayName: displayName)
+        guard bytes.count <= options.maxUploadBytes else {
+            throw Self.tooLarge(displayName, size: bytes.count, limit: options.maxUploadBytes)
+        }
+        let started = ContinuousClock.now
+        let uploaded = try await retrying("upload") {
+            let session = try await startSession(displayName: displayName, size: bytes.count, mimeType: video.mimeType, key: key)
+            return try await send(bytes, to: session, mimeType: video.mimeType, key: key)
+        }
+        logger.debug("gemini file uploaded", metadata: [
+            "file": "\(uploaded.name)", "bytes": "\(bytes.count)", "state": "\(uploaded.state)",
+            "elapsed": "\(ContinuousClock.now - started)",
+        ])
+        return try await waitUntilActive(uploaded, displayName: displayName, key: key)
+    }
+
+    // MARK: - Steps
+
+    private func startSession(displayName: String, size: Int, mimeType: String, key: APIKey) async throws -> String {
+        let body = try JSONSerialization.data(withJSONObject: ["file": ["display_name": displayName]])
+        let response = try await settings.http.execute(HTTPRequestSpec(
+            method: "POST", url: uploadURL,
+            headers: [
+                ("x-goog-api-key", key.headerValue),
+                ("X-Goog-Upload-Protocol", "resumable"),
+                ("X-Goog-Upload-Command", "start"),
+                ("X-Goog-Upload-Header-Content-Length", String(size)),
+                ("X-Goog-Upload-Header-Content-Type", mimeType),
+                ("Content-Type", "application/json"),
+            ],
+            body: Array(body), connectTimeout: settings.connectTimeout, totalTimeout: .seconds(60)))
+        let answer = try await response.collectBody(limit: 64 << 10)
+        guard (200..<300).contains(response.head.status) else {
+            throw UpstreamErrors.http(settings, status: response.head.status, head: response.head, body: answer)
+        }
+        guard let url = response.head.header("x-goog-upload-url"), !url.isEmpty else {
+            throw UpstreamErrors.malformed(settings, "an X-Goog-Upload-URL header in the answer to the upload start", got: answer)
+        }
+        return url
+    }
+
+    private func send(_ bytes: [UInt8], to session: String, mimeType: String, key: APIKey) async throws -> GeminiFile {
+        var headers: [(name: String, value: String)] = [
+            ("X-Goog-Upload-Command", "upload, finalize"),
+            ("X-Goog-Upload-Offset", "0"),
+            ("Content-Type", mimeType),
+            // The session URL authorises the upload; the 100-continue round trip only adds latency.
+            ("Expect", ""),
+        ]
+        // The key goes only to the configured host, never to wherever a header pointed us.
+        if session.hasPrefix(settings.origin + "/") { headers.append(("x-goog-api-key", key.headerValue)) }
+        let response = try await settings.http.execute(HTTPRequestSpec(
+            method: "POST", url: session, headers: headers, body: bytes,
+            connectTimeout: settings.connectTimeout, totalTimeout: Self.transferTimeout(bytes: bytes.count)))
+        let answer = try await response.collectBody(limit: 1 << 20)
+        guard (200..<300).contains(response.head.status) else {
+            throw UpstreamErrors.http(settings, status: response.head.status, head: response.head, body: answer)
+        }
+        let json = try? JSONSerialization.jsonObject(with: Data(answer))
+        guard let file = GeminiFile(json: json, fallbackMimeType: mimeType) else {
+            throw UpstreamErrors.malformed(settings, "a {\"file\": {name, uri, state}} object after the upload", got: answer)
+        }
+        return file
+    }
+
+    private func waitUntilActive(_ uploaded: GeminiFile, displayName: String, key: APIKey) async throws -> GeminiFile {
+        let clock = ContinuousClock()
+        let deadline = clock.now + options.maxProcessingWait
+        var file = uploaded
+        var polls = 0
+        while true {
+            switch file.state {
+            case "ACTIVE":
+                logger.debug("gemini file active", metadata: ["file": "\(file.name)", "polls": "\(polls)"])
+                return file
+            case "FAILED":
+                let reason = file.errorMessage.map { ": \($0)" } ?? ""
+                throw ChorusError(.failedPrecondition, "Gemini could not process the video '\(displayName)' (\(file.name))\(reason)", retryable: false)
+            default:
+                let remaining = deadline - clock.now
+                guard remaining > .zero else {
+                    throw ChorusError(.deadlineExceeded, "Gemini was still processing the video '\(displayName)' (\(file.name)) after \(options.maxProcessingWait)")
+                }
+                try await Task.sleep(for: min(options.pollInterval, remaining))
+                polls += 1
+                let previous = file
+                file = try await retrying("poll") { try await poll(previous, key: key) }
+            }
+        }
+    }
+
+    private func poll(_ file: GeminiFile, key: APIKey) async throws -> GeminiFile {
+        let response = try await settings.http.execute(HTTPRequestSpec(
+            method: "GET", url: settings.url(file.name), headers: [("x-goog-api-key", key.headerValue)],
+            connectTimeout: settings.connectTimeout, totalTimeout: .seconds(60)))
+        let answer = try await response.collectBody(limit: 1 << 20)
+        guard (200..<300).contains(response.head.status) else {
+            throw UpstreamErrors.http(settings, status: response.head.status, head: response.head, body: answer)
+        }
+        guard let polled = GeminiFile(json: try? JSONSerialization.jsonObject(with: Data(answer)), fallbackMimeType: file.mimeType) else {
+            throw UpstreamErrors.malformed(settings, "a File object from files.get", got: answer)
+        }
+        return polled
+    }
+
+    // MARK: - Helpers
+
+    /// Runs `step`, retrying retryable failures per the model's retry policy.
+    private func retrying<T: Sendable>(_ step: String, _ body: () async throws -> T) async throws -> T {
+        var attempt = 1
+        while true {
+            do {
+                return try await body()
+            } catch {
+                if error is CancellationError || Task.isCancelled { throw error }
+                let failure = ChorusError(from: error)
+                guard let wait = settings.retry.delay(afterAttempt: attempt, error: failure) else { throw failure }
+                logger.debug("gemini file \(step) failed; retrying", metadata: ["error": "\(failure)", "attempt": "\(attempt)"])
+                try await Task.sleep(for: wait)
+                attempt += 1
+            }
+        }
+    }
+
+    /// Generous: a minute plus a second per 256 KiB (about 2 Mbit/s).
+    static func transferTimeout(bytes: Int) -> Duration {
+        .seconds(60 + bytes / (256 << 10))
+    }
+
+    static func tooLarge(_ name: String, size: Int, limit: Int) -> ChorusError {
+        ChorusError(.invalidArgument, "the video '\(name)' is \(mebibytes(size)); the Gemini adapter uploads videos of at most \(mebibytes(limit))")
+    }
+
+    private static func mebibytes(_ bytes: Int) -> String {
+        let value = Double(bytes) / Double(1 << 20)
+        return value >= 10 ? "\(Int(value.rounded())) MiB" : String(format: "%.1f MiB", value)
+    }
+
+    /// The whole file in one buffer (the HTTP client sends a body from memory).
+    static func read(_ path: String, displayName: String) throws(ChorusError) -> [UInt8] {
+        guard let handle = FileHandle(forReadingAtPath: path) else {
+            throw ChorusError(.internal, "cannot open the video '\(displayName)' for upload")
+        }
+        defer { try? handle.close() }
+        do {
+            return Array(try handle.readToEnd() ?? Data())
+        } catch {
+            throw ChorusError(.internal, "cannot read the video '\(displayName)' for upload: \(error.localizedDescription)")
+        }
+    }
+}

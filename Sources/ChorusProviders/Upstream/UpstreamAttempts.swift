@@ -1,0 +1,49 @@
+public import ChorusCore
+import Synchronization
+
+/// Runs one model's upstream request under its concurrency limit and retry policy.
+///
+/// The attempt gets a writer that records whether any text went out; once it has, a failure is
+/// reported as is (retrying would repeat the text the client already has).
+///
+/// ```swift
+/// return try await UpstreamAttempts.run(settings: settings, output: output) { output, attempt in
+///     try await streamOnce(prompt, output: output)
+/// }
+/// ```
+public enum UpstreamAttempts {
+    public static func run(
+        retry: RetryPolicy, limiter: ConcurrencyLimiter?, output: ModelOutputWriter,
+        _ attempt: (ModelOutputWriter, Int) async throws -> ModelCompletion
+    ) async throws -> ModelCompletion {
+        if let limiter {
+            return try await limiter.withPermit { try await loop(retry: retry, output: output, attempt) }
+        }
+        return try await loop(retry: retry, output: output, attempt)
+    }
+
+    private static func loop(
+        retry: RetryPolicy, output: ModelOutputWriter,
+        _ attempt: (ModelOutputWriter, Int) async throws -> ModelCompletion
+    ) async throws -> ModelCompletion {
+        let wrote = Atomic<Bool>(false)
+        let tracking = ModelOutputWriter { text in
+            wrote.store(true, ordering: .relaxed)
+            try await output.write(text)
+        }
+        var number = 1
+        while true {
+            do {
+                return try await attempt(tracking, number)
+            } catch {
+                if error is CancellationError || Task.isCancelled { throw error }
+                let failure = ChorusError(from: error)
+                guard !wrote.load(ordering: .relaxed),
+                    let wait = retry.delay(afterAttempt: number, error: failure)
+                else { throw failure }
+                try await Task.sleep(for: wait)
+                number += 1
+            }
+        }
+    }
+}
