@@ -1,10 +1,14 @@
 #!/usr/bin/env bash
-# The whole test suite: system packages, generated-code drift, every Swift test, and the
-# protobuf-c wire tests under LeakSanitizer (fails on any leak), and the web page in headless Chromium.
+# The whole test suite: system packages, generated-code drift, the fake upstream servers checked
+# against the official provider SDKs, every Swift test (the provider adapters run over real HTTP
+# against those fakes), the protobuf-c wire and libcurl tests under LeakSanitizer (fails on any
+# leak), and the web page in headless Chromium.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 tools/bootstrap.sh
 tools/check-generated.sh
+# The fakes the adapter tests trust must themselves match the real APIs (pip-installs the SDKs).
+tools/test-fakes.sh
 swift build --build-tests
 # Serial: the suite has loopback tests that compare wall-clock durations, which a 2-core
 # machine running every test at once would distort.
