@@ -112,9 +112,22 @@ public struct CurlHTTPClient: Sendable {
             headerList = curl_slist_append(headerList, "\(header.name): \(header.value)")
         }
         if let headerList { CChorusCurl_setopt_slist(handle, CURLOPT_HTTPHEADER, headerList) }
+        // A file body is read by curl's default read callback (fread on READDATA) while it sends.
+        var file: UnsafeMutablePointer<FILE>?
+        defer { if let file { fclose(file) } }
+        if let path = request.bodyFile {
+            var status = stat()
+            guard let opened = fopen(path, "rb"), fstat(fileno(opened), &status) == 0 else {
+                return CURLE_READ_ERROR
+            }
+            file = opened
+            CChorusCurl_setopt_long(handle, CURLOPT_POST, 1)
+            CChorusCurl_setopt_off(handle, CURLOPT_POSTFIELDSIZE_LARGE, curl_off_t(status.st_size))
+            CChorusCurl_setopt_pointer(handle, CURLOPT_READDATA, UnsafeMutableRawPointer(opened))
+        }
         var body = request.body ?? []
         return body.withUnsafeMutableBufferPointer { bodyPointer in
-            if request.body != nil {
+            if request.body != nil && request.bodyFile == nil {
                 CChorusCurl_setopt_long(handle, CURLOPT_POSTFIELDSIZE, bodyPointer.count)
                 CChorusCurl_setopt_pointer(handle, CURLOPT_POSTFIELDS, UnsafeMutableRawPointer(bodyPointer.baseAddress))
             }

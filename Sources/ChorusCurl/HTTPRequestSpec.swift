@@ -4,6 +4,9 @@ public struct HTTPRequestSpec: Sendable {
     public var url: String
     public var headers: [(name: String, value: String)]
     public var body: [UInt8]?
+    /// A file sent as the body, read by curl as it sends (large uploads never sit in memory).
+    /// Takes precedence over ``body``.
+    public var bodyFile: String?
     /// Time allowed to establish the connection (TCP + TLS).
     public var connectTimeout: Duration
     /// Time allowed for the whole transfer; nil for no limit (streams are bounded by the caller's clocks).
@@ -14,6 +17,7 @@ public struct HTTPRequestSpec: Sendable {
         url: String,
         headers: [(name: String, value: String)] = [],
         body: [UInt8]? = nil,
+        bodyFile: String? = nil,
         connectTimeout: Duration = .seconds(10),
         totalTimeout: Duration? = nil
     ) {
@@ -21,6 +25,7 @@ public struct HTTPRequestSpec: Sendable {
         self.url = url
         self.headers = headers
         self.body = body
+        self.bodyFile = bodyFile
         self.connectTimeout = connectTimeout
         self.totalTimeout = totalTimeout
     }

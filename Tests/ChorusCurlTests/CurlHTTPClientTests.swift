@@ -1,3 +1,4 @@
+import Foundation
 import ChorusCore
 import ChorusCurl
 import Synchronization
@@ -45,6 +46,29 @@ struct CurlHTTPClientTests {
             #expect(received.hasPrefix("POST /v1/chat/completions HTTP/1.1\r\n"))
             #expect(received.contains("Authorization: Bearer k\r\n"))
             #expect(received.hasSuffix(#"{"stream":true}"#))
+        }
+    }
+
+    @Test("a file body is streamed from disk with its length")
+    func fileBody() async throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("chorus-upload-\(UUID().uuidString)").path
+        let content = String(repeating: "0123456789abcdef", count: 3 << 16)  // 3 MiB, ASCII so the server can quote it
+        try content.write(toFile: path, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let script: [ScriptedHTTPServer.Step] = [.write("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")]
+        try await ScriptedHTTPServer.withServer(script) { server in
+            let request = HTTPRequestSpec(
+                method: "POST", url: "http://127.0.0.1:\(server.port)/upload", headers: [(name: "Expect", value: "")],
+                body: Array("ignored: the file wins".utf8), bodyFile: path)
+            let response = try await CurlHTTPClient().execute(request)
+            #expect(try await response.collectBody() == Array("ok".utf8))
+            let received = server.requests.withLock { $0.first ?? "" }
+            #expect(received.hasPrefix("POST /upload HTTP/1.1\r\n"))
+            #expect(received.contains("Content-Length: \(content.utf8.count)\r\n"))
+            #expect(received.hasSuffix("\r\n\r\n" + content))
+        }
+        await #expect(throws: CurlError.self) {
+            _ = try await CurlHTTPClient().execute(HTTPRequestSpec(method: "POST", url: "http://127.0.0.1:9/", bodyFile: "/nonexistent/file"))
         }
     }
 

@@ -15,9 +15,9 @@ public struct GeminiFileOptions: Sendable, Hashable {
     public var pollInterval: Duration = .seconds(2)
     /// Longest time a video may stay `PROCESSING` before the call fails.
     public var maxProcessingWait: Duration = .seconds(300)
-    /// Largest video the adapter uploads. The whole file is held in memory during the upload
-    /// (the HTTP client takes the body as one buffer), so this is well below Google's 2 GB limit.
-    public var maxUploadBytes: Int = 512 << 20
+    /// Largest video the adapter uploads: the Files API's 2 GB per file. The upload streams from
+    /// disk, so the size costs no memory.
+    public var maxUploadBytes: Int = 2_000_000_000
 
     public init(pollInterval: Duration = .seconds(2), maxProcessingWait: Duration = .seconds(300)) {
         self.pollInterval = pollInterval

@@ -37,17 +37,13 @@ struct GeminiFileUploader: Sendable {
         guard video.sizeBytes <= options.maxUploadBytes else {
             throw Self.tooLarge(displayName, size: video.sizeBytes, limit: options.maxUploadBytes)
         }
-        let bytes = try Self.read(video.path, displayName: displayName)
-        guard bytes.count <= options.maxUploadBytes else {
-            throw Self.tooLarge(displayName, size: bytes.count, limit: options.maxUploadBytes)
-        }
         let started = ContinuousClock.now
         let uploaded = try await retrying("upload") {
-            let session = try await startSession(displayName: displayName, size: bytes.count, mimeType: video.mimeType, key: key)
-            return try await send(bytes, to: session, mimeType: video.mimeType, key: key)
+            let session = try await startSession(displayName: displayName, size: video.sizeBytes, mimeType: video.mimeType, key: key)
+            return try await send(video, to: session, key: key)
         }
         logger.debug("gemini file uploaded", metadata: [
-            "file": "\(uploaded.name)", "bytes": "\(bytes.count)", "state": "\(uploaded.state)",
+            "file": "\(uploaded.name)", "bytes": "\(video.sizeBytes)", "state": "\(uploaded.state)",
             "elapsed": "\(ContinuousClock.now - started)",
         ])
         return try await waitUntilActive(uploaded, displayName: displayName, key: key)
@@ -78,7 +74,10 @@ struct GeminiFileUploader: Sendable {
         return url
     }
 
-    private func send(_ bytes: [UInt8], to session: String, mimeType: String, key: APIKey) async throws -> GeminiFile {
+    /// Sends the file in one `upload, finalize` request; curl reads it from disk as it goes, so a
+    /// large video never sits in memory.
+    private func send(_ video: LocalVideo, to session: String, key: APIKey) async throws -> GeminiFile {
+        let mimeType = video.mimeType
         var headers: [(name: String, value: String)] = [
             ("X-Goog-Upload-Command", "upload, finalize"),
             ("X-Goog-Upload-Offset", "0"),
@@ -89,8 +88,8 @@ struct GeminiFileUploader: Sendable {
         // The key goes only to the configured host, never to wherever a header pointed us.
         if session.hasPrefix(settings.origin + "/") { headers.append(("x-goog-api-key", key.headerValue)) }
         let response = try await settings.http.execute(HTTPRequestSpec(
-            method: "POST", url: session, headers: headers, body: bytes,
-            connectTimeout: settings.connectTimeout, totalTimeout: Self.transferTimeout(bytes: bytes.count)))
+            method: "POST", url: session, headers: headers, bodyFile: video.path,
+            connectTimeout: settings.connectTimeout, totalTimeout: Self.transferTimeout(bytes: video.sizeBytes)))
         let answer = try await response.collectBody(limit: 1 << 20)
         guard (200..<300).contains(response.head.status) else {
             throw UpstreamErrors.http(settings, status: response.head.status, head: response.head, body: answer)
@@ -173,18 +172,5 @@ struct GeminiFileUploader: Sendable {
     private static func mebibytes(_ bytes: Int) -> String {
         let value = Double(bytes) / Double(1 << 20)
         return value >= 10 ? "\(Int(value.rounded())) MiB" : String(format: "%.1f MiB", value)
-    }
-
-    /// The whole file in one buffer (the HTTP client sends a body from memory).
-    static func read(_ path: String, displayName: String) throws(ChorusError) -> [UInt8] {
-        guard let handle = FileHandle(forReadingAtPath: path) else {
-            throw ChorusError(.internal, "cannot open the video '\(displayName)' for upload")
-        }
-        defer { try? handle.close() }
-        do {
-            return Array(try handle.readToEnd() ?? Data())
-        } catch {
-            throw ChorusError(.internal, "cannot read the video '\(displayName)' for upload: \(error.localizedDescription)")
-        }
     }
 }

@@ -1,4 +1,4 @@
-public import ChorusCore
+import ChorusCore
 import ChorusCurl
 import ChorusMedia
 import Logging
