@@ -3,9 +3,10 @@ import Foundation
 
 /// Streaming HTTP over libcurl for the provider adapters.
 ///
-/// Each transfer runs `curl_easy_perform` on a thread of its own, never on Swift's cooperative
-/// pool. The body arrives as an `AsyncSequence` of byte chunks; cancelling the reading task
-/// aborts the transfer promptly (through curl's progress callback), and a slow reader pauses the
+/// Each transfer runs its blocking curl loop (`curl_multi_perform` / `curl_multi_poll` on the
+/// handle's own multi handle) on a thread of its own, never on Swift's cooperative pool. The body
+/// arrives as an `AsyncSequence` of byte chunks; cancelling the reading task aborts the transfer
+/// within milliseconds (`curl_multi_wakeup` interrupts the poll), a slow reader pauses the
 /// transfer (the write callback waits while the bounded buffer is full). TLS verification is on,
 /// HTTP/2 is negotiated when the upstream offers it, and curl honours the standard proxy
 /// environment variables (`https_proxy`, `no_proxy`, …).
@@ -61,7 +62,7 @@ public struct CurlHTTPClient: Sendable {
 
     private static func perform(_ transfer: CurlTransfer, share: CurlShare) {
         let origin = CurlShare.origin(of: transfer.request.url)
-        guard let handle = share.checkout(origin: origin) else {
+        guard let pooled = share.checkout(origin: origin) else {
             transfer.complete(.failure(CurlError(code: 2, message: "curl_easy_init failed")))
             return
         }
@@ -72,10 +73,10 @@ public struct CurlHTTPClient: Sendable {
                 // Reset and pooled (or cleaned up) first, so no option points at the list anymore.
                 // This happens before the outcome is reported: whoever sees a transfer finish finds
                 // its handle, with the connection, already back in the pool.
-                share.checkin(handle, origin: origin)
+                share.checkin(pooled, origin: origin)
                 curl_slist_free_all(headerList)
             }
-            result = run(transfer, on: handle, share: share, headerList: &headerList)
+            result = run(transfer, on: pooled, share: share, headerList: &headerList)
         }
         // `transfer` stays alive: the thread's closure holds it until perform returns.
         if result == CURLE_OK {
@@ -88,9 +89,10 @@ public struct CurlHTTPClient: Sendable {
 
     /// Configures a freshly created or freshly reset handle for `transfer` and runs it.
     private static func run(
-        _ transfer: CurlTransfer, on handle: UnsafeMutableRawPointer, share: CurlShare,
+        _ transfer: CurlTransfer, on pooled: CurlShare.PooledHandle, share: CurlShare,
         headerList: inout UnsafeMutablePointer<curl_slist>?
     ) -> CURLcode {
+        let handle = pooled.easy
         let request = transfer.request
         let user = Unmanaged.passUnretained(transfer).toOpaque()
         CChorusCurl_setopt_string(handle, CURLOPT_URL, request.url)
@@ -154,8 +156,39 @@ public struct CurlHTTPClient: Sendable {
                 return transfer.isCancelled ? 1 : 0
             }
             CChorusCurl_setopt_pointer(handle, CURLOPT_XFERINFODATA, user)
-            return curl_easy_perform(handle)
+            return perform(handle, in: pooled.multi, transfer: transfer)
         }
+    }
+}
+
+extension CurlHTTPClient {
+    /// `curl_easy_perform`, spelled out with the handle's multi handle so that ``CurlTransfer/cancel()``
+    /// can wake a transfer that waits on a silent upstream (`curl_multi_wakeup` is thread-safe);
+    /// curl's progress callback alone would notice only about once a second.
+    fileprivate static func perform(
+        _ easy: UnsafeMutableRawPointer, in multi: UnsafeMutableRawPointer, transfer: CurlTransfer
+    ) -> CURLcode {
+        guard curl_multi_add_handle(multi, easy) == CURLM_OK else { return CURLE_FAILED_INIT }
+        transfer.attach(multi: multi)
+        defer {
+            transfer.detachMulti()
+            curl_multi_remove_handle(multi, easy)
+        }
+        var running: Int32 = 1
+        while true {
+            guard curl_multi_perform(multi, &running) == CURLM_OK else { return CURLE_FAILED_INIT }
+            if running == 0 { break }
+            if transfer.isCancelled { return CURLE_ABORTED_BY_CALLBACK }
+            // Sleeps until the socket is ready, curl's next timeout, a wakeup, or 1 s.
+            guard curl_multi_poll(multi, nil, 0, 1000, nil) == CURLM_OK else { return CURLE_FAILED_INIT }
+        }
+        var queued: Int32 = 0
+        while let message = curl_multi_info_read(multi, &queued) {
+            if message.pointee.msg == CURLMSG_DONE && message.pointee.easy_handle == easy {
+                return message.pointee.data.result
+            }
+        }
+        return CURLE_OK
     }
 }
 

@@ -7,24 +7,32 @@ import Foundation
 ///
 /// - A curl share (`CURLSH`) with lock callbacks (one mutex per kind of data, in C), sharing the
 ///   DNS cache and TLS session IDs between every transfer of the client, whatever thread it runs on.
-/// - A pool of idle easy handles. A finished transfer's handle is reset (every option dropped, so
-///   it keeps no pointer to a request's headers, body or transfer) and parked here together with
-///   the live connection curl keeps in it; the next transfer to the same origin takes it and curl
+/// - A pool of idle easy handles, each with the multi handle it runs in. A finished transfer's
+///   handle is reset (every option dropped, so it keeps no pointer to a request's headers, body or
+///   transfer) and parked here together with the live connection its multi handle keeps; the next transfer to the same origin takes it and curl
 ///   reuses that connection (or, if the server closed it meanwhile, opens a new one).
 ///
 /// The connection cache itself is deliberately *not* put in the share (`CURL_LOCK_DATA_CONNECT`):
 /// libcurl documents that sharing connections between concurrent threads is not supported (known
-/// bug "a shared connection cache is not thread-safe"), and every transfer here runs
-/// `curl_easy_perform` on a thread of its own. Handing whole easy handles from thread to thread,
-/// one thread at a time, is supported, and gives the same reuse for sequential requests.
+/// bug "a shared connection cache is not thread-safe"), and every transfer here runs on a thread
+/// of its own. Handing whole easy + multi handle pairs from thread to thread, one thread at a time,
+/// is supported, and gives the same reuse for sequential requests.
 ///
 /// Lifetime: every easy handle that was attached to the share is either checked out (and its
 /// transfer's thread holds a strong reference to this object until it checked the handle back in)
 /// or idle here; `deinit` therefore runs with every handle idle and cleans them all up before the
 /// share, as curl requires.
 final class CurlShare: @unchecked Sendable {
+    /// An easy handle and the multi handle it runs in. The multi handle's connection cache holds
+    /// the live connection between transfers (as `curl_easy_perform`'s hidden multi handle would),
+    /// and `curl_multi_wakeup` lets another thread interrupt a transfer waiting on a silent socket.
+    struct PooledHandle {
+        let easy: UnsafeMutableRawPointer
+        let multi: UnsafeMutableRawPointer
+    }
+
     private struct IdleHandle {
-        let handle: UnsafeMutableRawPointer
+        let pooled: PooledHandle
         let origin: String
     }
 
@@ -65,7 +73,7 @@ final class CurlShare: @unchecked Sendable {
     deinit {
         // No transfer is running (each holds a reference), so every handle is idle: clean them up
         // first (closing their connections), then the share they were attached to.
-        for entry in idle { curl_easy_cleanup(entry.handle) }
+        for entry in idle { CurlShare.cleanup(entry.pooled) }
         idle.removeAll()
         if let share {
             if curl_share_cleanup(share) == CURLSHE_OK {
@@ -78,15 +86,20 @@ final class CurlShare: @unchecked Sendable {
 
     /// An easy handle for a transfer to `origin`: an idle one that last talked to that origin
     /// (it holds that connection), else a new one. Nil only if curl is out of memory.
-    func checkout(origin: String) -> UnsafeMutableRawPointer? {
+    func checkout(origin: String) -> PooledHandle? {
         lock.lock()
         if let index = idle.lastIndex(where: { $0.origin == origin }) {
             let entry = idle.remove(at: index)
             lock.unlock()
-            return entry.handle
+            return entry.pooled
         }
         lock.unlock()
-        return curl_easy_init()
+        guard let easy = curl_easy_init() else { return nil }
+        guard let multi = curl_multi_init() else {
+            curl_easy_cleanup(easy)
+            return nil
+        }
+        return PooledHandle(easy: easy, multi: multi)
     }
 
     /// Attaches `handle` to the share; call after every `curl_easy_reset`-fresh configuration.
@@ -96,20 +109,27 @@ final class CurlShare: @unchecked Sendable {
 
     /// Takes a handle back after its transfer (whatever the outcome). The handle is reset here, so
     /// the caller may free the header list and body it pointed at right after this returns.
-    func checkin(_ handle: UnsafeMutableRawPointer, origin: String) {
-        // Drops every option (callbacks, user pointers, header list, body) but keeps the live
-        // connection, and the attachment to the share.
-        curl_easy_reset(handle)
-        var evicted: UnsafeMutableRawPointer?
+    /// The easy handle must already be removed from its multi handle.
+    func checkin(_ handle: PooledHandle, origin: String) {
+        // Drops every option (callbacks, user pointers, header list, body); the connection stays
+        // in the multi handle's cache.
+        curl_easy_reset(handle.easy)
+        var evicted: PooledHandle?
         lock.lock()
         if maxIdleHandles == 0 {
             evicted = handle
         } else {
-            idle.append(IdleHandle(handle: handle, origin: origin))
-            if idle.count > maxIdleHandles { evicted = idle.removeFirst().handle }
+            idle.append(IdleHandle(pooled: handle, origin: origin))
+            if idle.count > maxIdleHandles { evicted = idle.removeFirst().pooled }
         }
         lock.unlock()
-        if let evicted { curl_easy_cleanup(evicted) }
+        if let evicted { CurlShare.cleanup(evicted) }
+    }
+
+    /// Closes the connection (the multi handle's cache) and frees both handles.
+    private static func cleanup(_ handle: PooledHandle) {
+        curl_multi_cleanup(handle.multi)
+        curl_easy_cleanup(handle.easy)
     }
 
     /// Idle handles right now (for tests).

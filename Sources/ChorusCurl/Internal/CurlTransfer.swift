@@ -1,8 +1,8 @@
 internal import CChorusCurl
 import Foundation
 
-/// One transfer: a curl easy handle driven by `curl_easy_perform` on a thread of its own (so the
-/// blocking call never occupies Swift's cooperative pool), handing the body to one async reader
+/// One transfer: a curl easy handle driven by its multi handle's loop on a thread of its own (so
+/// the blocking calls never occupy Swift's cooperative pool), handing the body to one async reader
 /// through a bounded buffer. When the buffer is full the write callback waits, which stops curl
 /// reading the socket: a slow reader pauses the upstream instead of growing memory.
 final class CurlTransfer: @unchecked Sendable {
@@ -16,6 +16,8 @@ final class CurlTransfer: @unchecked Sendable {
     private var result: Result<Void, any Error>?
     private var cancelled = false
     private var pendingHeaders: [HTTPHeader] = []
+    /// The multi handle running the transfer, while it runs: `cancel()` wakes it.
+    private var multi: UnsafeMutableRawPointer?
     private var pendingStatus = 0
 
     let request: HTTPRequestSpec
@@ -82,6 +84,9 @@ final class CurlTransfer: @unchecked Sendable {
     func cancel() {
         condition.lock()
         cancelled = true
+        // Wakes curl_multi_poll at once: a transfer stalled on a silent upstream is aborted within
+        // milliseconds instead of at curl's next once-a-second progress callback.
+        if let multi { curl_multi_wakeup(multi) }
         let head = headWaiter
         let body = bodyWaiter
         headWaiter = nil
@@ -99,6 +104,20 @@ final class CurlTransfer: @unchecked Sendable {
     }
 
     // MARK: curl thread side
+
+    /// Called by the curl thread around the transfer loop.
+    func attach(multi: UnsafeMutableRawPointer) {
+        condition.lock()
+        self.multi = multi
+        condition.unlock()
+    }
+
+    /// Called before the handles go back to the pool: no wakeup may target them afterwards.
+    func detachMulti() {
+        condition.lock()
+        multi = nil
+        condition.unlock()
+    }
 
     /// Called from the write callback. Returns false to abort the transfer.
     func receive(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
@@ -156,7 +175,7 @@ final class CurlTransfer: @unchecked Sendable {
         condition.unlock()
     }
 
-    /// Called once `curl_easy_perform` returned.
+    /// Called once the transfer loop returned.
     func complete(_ outcome: Result<Void, any Error>) {
         condition.lock()
         var outcome = outcome
