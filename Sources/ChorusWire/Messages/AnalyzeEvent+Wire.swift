@@ -3,6 +3,12 @@ internal import CChorusProtobufC
 internal import CChorusWireProto
 public import NIOCore
 
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 extension AnalyzeEvent: WireMessage {
     public func encode(into buffer: inout ByteBuffer) {
         var event = Chorus__V1__AnalyzeEvent()
@@ -79,10 +85,21 @@ extension AnalyzeEvent: WireMessage {
         withExtendedLifetime(arena) {}
     }
 
+    /// `memchr` over the contiguous UTF-8 (a byte-by-byte `utf8.contains` showed up at 8 % of the
+    /// server's CPU in the throughput benchmark).
+    @inline(__always)
+    static func containsNUL(_ string: String) -> Bool {
+        var copy = string
+        return copy.withUTF8 { bytes in
+            guard let base = bytes.baseAddress else { return false }
+            return memchr(base, 0, bytes.count) != nil
+        }
+    }
+
     private static func encodeText(_ chunk: TextGeneration, event: inout Chorus__V1__AnalyzeEvent, into buffer: inout ByteBuffer) {
         // protobuf-c strings are NUL-terminated; strip embedded NULs rather than truncate silently.
-        let text = chunk.text.utf8.contains(0) ? String(chunk.text.filter { $0 != "\0" }) : chunk.text
-        let model = chunk.model.utf8.contains(0) ? String(chunk.model.filter { $0 != "\0" }) : chunk.model
+        let text = containsNUL(chunk.text) ? String(chunk.text.filter { $0 != "\0" }) : chunk.text
+        let model = containsNUL(chunk.model) ? String(chunk.model.filter { $0 != "\0" }) : chunk.model
         model.withCString { modelPointer in
             text.withCString { textPointer in
                 var m = Chorus__V1__TextGeneration()
