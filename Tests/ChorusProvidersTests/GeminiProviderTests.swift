@@ -15,7 +15,7 @@ struct GeminiProviderTests {
     func normalStream() async throws {
         let fake = try await FakeUpstream.start()
         defer { fake.stop() }
-        let collector = GeminiCollector()
+        let collector = TextCollector()
         let (text, result) = await GeminiTesting.run(GeminiTesting.provider(fake), query: "Describe [fake:tag=normal]", collector: collector)
         #expect(text == GeminiTesting.defaultText)
         #expect(!text.contains(GeminiTesting.thoughtMarker))
@@ -127,7 +127,7 @@ struct GeminiProviderTests {
         let fake = try await FakeUpstream.start()
         defer { fake.stop() }
         let provider = GeminiTesting.provider(fake)
-        let collector = GeminiCollector()
+        let collector = TextCollector()
         let task = Task { await GeminiTesting.run(provider, query: "q [fake:stall_after=3;tag=stall]", collector: collector) }
         await collector.waitForChunks(2)
         let cancelled = ContinuousClock.now

@@ -8,7 +8,7 @@ import Synchronization
 
 /// Shared set-up for the Gemini adapter tests: settings pointed at the fake, a text collector,
 /// the fake's default answer, and helpers to read what the fake recorded.
-enum GeminiTesting {
+enum GeminiTesting: ProviderTesting {
     /// `DEFAULT_TEXT["gemini"]` of tools/fake_upstream/server.py (2-, 3- and 4-byte UTF-8, a
     /// variation selector, a skin-tone modifier), spelled with escapes so no editor normalises it.
     static let defaultText =
@@ -50,7 +50,7 @@ enum GeminiTesting {
     /// Runs `provider` on `query`; returns the text it wrote (however it ended) and the outcome.
     static func run(
         _ provider: GeminiProvider, query: String, video: VideoReference = VideoReference(),
-        maxOutputTokens: Int? = nil, temperature: Double? = nil, collector: GeminiCollector = GeminiCollector()
+        maxOutputTokens: Int? = nil, temperature: Double? = nil, collector: TextCollector = TextCollector()
     ) async -> (text: String, result: Result<ModelCompletion, ChorusError>) {
         let prompt = ModelPrompt(
             model: "gemini", query: query, video: video, maxOutputTokens: maxOutputTokens, temperature: temperature,
@@ -63,10 +63,6 @@ enum GeminiTesting {
         }
     }
 
-    static func error(_ result: Result<ModelCompletion, ChorusError>) -> ChorusError? {
-        if case .failure(let error) = result { return error }
-        return nil
-    }
 
     static func completion(_ result: Result<ModelCompletion, ChorusError>) -> ModelCompletion? {
         if case .success(let completion) = result { return completion }
@@ -78,11 +74,6 @@ enum GeminiTesting {
     static func path(_ record: [String: Any]) -> String { record["path"] as? String ?? "" }
     static func method(_ record: [String: Any]) -> String { record["method"] as? String ?? "" }
 
-    /// A request header as the fake recorded it (names compared case-insensitively).
-    static func header(_ record: [String: Any], _ name: String) -> String? {
-        let headers = record["headers"] as? [String: Any] ?? [:]
-        return headers.first { $0.key.lowercased() == name.lowercased() }?.value as? String
-    }
 
     static func streams(_ records: [[String: Any]]) -> [[String: Any]] {
         records.filter { path($0).contains(":streamGenerateContent") }
@@ -114,45 +105,5 @@ enum GeminiTesting {
             try await Task.sleep(for: .milliseconds(50))
         }
         return false
-    }
-}
-
-/// Collects what a provider writes, and lets a test wait for the first chunks.
-final class GeminiCollector: Sendable {
-    private struct State {
-        var chunks: [String] = []
-        var waiters: [CheckedContinuation<Void, Never>] = []
-    }
-
-    private let state = Mutex(State())
-
-    init() {}
-
-    var chunks: [String] { state.withLock { $0.chunks } }
-    var text: String { chunks.joined() }
-
-    var writer: ModelOutputWriter {
-        ModelOutputWriter { text in
-            let waiters = self.state.withLock { state in
-                state.chunks.append(text)
-                defer { state.waiters.removeAll() }
-                return state.waiters
-            }
-            for waiter in waiters { waiter.resume() }
-        }
-    }
-
-    /// Returns once at least `count` chunks were written.
-    func waitForChunks(_ count: Int) async {
-        while chunks.count < count {
-            await withCheckedContinuation { continuation in
-                let ready = state.withLock { state in
-                    if state.chunks.count >= count { return true }
-                    state.waiters.append(continuation)
-                    return false
-                }
-                if ready { continuation.resume() }
-            }
-        }
     }
 }

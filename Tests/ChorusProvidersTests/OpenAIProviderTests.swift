@@ -142,7 +142,7 @@ struct OpenAIProviderTests {
     func stallThenCancel() async throws {
         defer { fake.stop() }
         let provider = OpenAITesting.provider(OpenAITesting.settings(fake))
-        let collector = OpenAITextCollector()
+        let collector = TextCollector()
         let prompt = ModelPrompt(model: "gpt4o", query: "q [fake:stall_after=3;tag=stall]")
         let task = Task { try await provider.generate(prompt, output: collector.writer) }
         await collector.waitForChunks(2)  // role chunk + 2 content events, then silence

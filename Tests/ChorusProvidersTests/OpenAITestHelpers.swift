@@ -8,7 +8,7 @@ import Synchronization
 
 /// Shared set-up for the OpenAI adapter tests: settings pointed at the fake, a text collector,
 /// and the fake's default answer.
-enum OpenAITesting {
+enum OpenAITesting: ProviderTesting {
     /// `DEFAULT_TEXT["openai"]` of tools/fake_upstream/server.py (2-, 3- and 4-byte UTF-8, a ZWJ
     /// sequence), spelled with escapes so that no editor can normalise it.
     static let defaultText =
@@ -49,7 +49,7 @@ enum OpenAITesting {
         _ provider: OpenAIProvider, query: String, video: VideoReference = VideoReference(),
         maxOutputTokens: Int? = nil, temperature: Double? = nil
     ) async -> (text: String, result: Result<ModelCompletion, ChorusError>) {
-        let collector = OpenAITextCollector()
+        let collector = TextCollector()
         let prompt = ModelPrompt(
             model: "gpt4o", query: query, video: video, maxOutputTokens: maxOutputTokens, temperature: temperature,
             requestID: "req-test")
@@ -61,54 +61,5 @@ enum OpenAITesting {
         }
     }
 
-    /// The error of a failed run, nil when it succeeded.
-    static func error(_ result: Result<ModelCompletion, ChorusError>) -> ChorusError? {
-        if case .failure(let error) = result { return error }
-        return nil
-    }
 
-    /// A header of a request the fake recorded (names compared case-insensitively).
-    static func header(_ record: [String: Any], _ name: String) -> String? {
-        let headers = record["headers"] as? [String: Any] ?? [:]
-        return headers.first { $0.key.lowercased() == name.lowercased() }?.value as? String
-    }
-}
-
-/// Collects what a provider writes, and lets a test wait for the first chunk.
-final class OpenAITextCollector: Sendable {
-    private struct State {
-        var chunks: [String] = []
-        var waiters: [CheckedContinuation<Void, Never>] = []
-    }
-
-    private let state = Mutex(State())
-
-    var chunks: [String] { state.withLock { $0.chunks } }
-    var text: String { chunks.joined() }
-
-    var writer: ModelOutputWriter {
-        ModelOutputWriter { text in
-            let waiters = self.state.withLock { state in
-                state.chunks.append(text)
-                defer { state.waiters.removeAll() }
-                return state.waiters
-            }
-            for waiter in waiters { waiter.resume() }
-        }
-    }
-
-    /// Returns once at least `count` chunks were written.
-    func waitForChunks(_ count: Int) async {
-        while true {
-            await withCheckedContinuation { continuation in
-                let ready = state.withLock { state in
-                    if state.chunks.count >= count { return true }
-                    state.waiters.append(continuation)
-                    return false
-                }
-                if ready { continuation.resume() }
-            }
-            if chunks.count >= count { return }
-        }
-    }
 }

@@ -143,7 +143,7 @@ struct TwelveLabsProviderTests {
     func stallThenCancel() async throws {
         defer { fake.stop() }
         let provider = TwelveLabsTesting.provider(TwelveLabsTesting.settings(fake))
-        let collector = PegasusTextCollector()
+        let collector = TextCollector()
         let prompt = ModelPrompt(model: "pegasus", query: "q [fake:stall_after=3;tag=stall]", video: TwelveLabsTesting.video)
         let task = Task { try await provider.generate(prompt, output: collector.writer) }
         // stream_start and two text lines, then silence.

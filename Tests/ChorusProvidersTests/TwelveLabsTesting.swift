@@ -7,7 +7,7 @@ import Synchronization
 
 /// Shared set-up for the TwelveLabs adapter and locator tests: settings pointed at the fake and
 /// the fake's default Pegasus answer.
-enum TwelveLabsTesting {
+enum TwelveLabsTesting: ProviderTesting {
     /// `DEFAULT_TEXT["pegasus"]` of tools/fake_upstream/server.py (2-, 3- and 4-byte UTF-8, a
     /// variation selector), spelled with escapes so that no editor can normalise it.
     static let defaultText =
@@ -47,7 +47,7 @@ enum TwelveLabsTesting {
         _ provider: TwelveLabsProvider, query: String, video: VideoReference = TwelveLabsTesting.video,
         maxOutputTokens: Int? = nil, temperature: Double? = nil
     ) async -> (chunks: [String], result: Result<ModelCompletion, ChorusError>) {
-        let collector = PegasusTextCollector()
+        let collector = TextCollector()
         let prompt = ModelPrompt(
             model: "pegasus", query: query, video: video, maxOutputTokens: maxOutputTokens, temperature: temperature,
             requestID: "req-tl")
@@ -59,15 +59,7 @@ enum TwelveLabsTesting {
         }
     }
 
-    static func error(_ result: Result<ModelCompletion, ChorusError>) -> ChorusError? {
-        if case .failure(let error) = result { return error }
-        return nil
-    }
 
-    static func header(_ record: [String: Any], _ name: String) -> String? {
-        let headers = record["headers"] as? [String: Any] ?? [:]
-        return headers.first { $0.key.lowercased() == name.lowercased() }?.value as? String
-    }
 
     /// Polls the fake's records until `condition` holds for those tagged `tag` (at most ~5 s).
     static func waitForRecords(
@@ -80,43 +72,5 @@ enum TwelveLabsTesting {
             try await Task.sleep(for: .milliseconds(50))
         }
         return records
-    }
-}
-
-/// Collects what the provider writes, and lets a test wait for the first chunks.
-final class PegasusTextCollector: Sendable {
-    private struct State {
-        var chunks: [String] = []
-        var waiters: [CheckedContinuation<Void, Never>] = []
-    }
-
-    private let state = Mutex(State())
-
-    var chunks: [String] { state.withLock { $0.chunks } }
-
-    var writer: ModelOutputWriter {
-        ModelOutputWriter { text in
-            let waiters = self.state.withLock { state in
-                state.chunks.append(text)
-                defer { state.waiters.removeAll() }
-                return state.waiters
-            }
-            for waiter in waiters { waiter.resume() }
-        }
-    }
-
-    /// Returns once at least `count` chunks were written.
-    func waitForChunks(_ count: Int) async {
-        while true {
-            await withCheckedContinuation { continuation in
-                let ready = state.withLock { state in
-                    if state.chunks.count >= count { return true }
-                    state.waiters.append(continuation)
-                    return false
-                }
-                if ready { continuation.resume() }
-            }
-            if chunks.count >= count { return }
-        }
     }
 }
