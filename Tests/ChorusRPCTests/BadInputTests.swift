@@ -141,12 +141,18 @@ struct BadInputTests {
             try await peer.sendPreface()
             try await peer.sendFrame(.callStart, streamID: 1, CallStartMessage(method: ChorusMethod.analyze, request: ByteBuffer(bytes: [0xFF, 0xFF, 0xFF])))
             try await peer.sendFrame(.callStart, streamID: 3, CallStartMessage(method: ChorusMethod.analyze, request: AnalyzeRequest(query: "sizes:4").encoded()))
-            let frames = try await peer.readFrames { $0.type == .callEnd && $0.streamID == 3 }
-            let first = try CallEndMessage(decoding: frames.first { $0.type == .callEnd && $0.streamID == 1 }!.payload)
+            // The two calls run concurrently, so their CALL_ENDs may arrive in either order.
+            var ended = Set<UInt32>()
+            let frames = try await peer.readFrames { frame in
+                if frame.type == .callEnd { ended.insert(frame.streamID) }
+                return ended.isSuperset(of: [1, 3])
+            }
+            let first = try CallEndMessage(decoding: try #require(frames.first { $0.type == .callEnd && $0.streamID == 1 }).payload)
             #expect(first.code == .invalidArgument)
             #expect(first.message == "request is not a valid chorus.v1.AnalyzeRequest message")
             #expect(frames.contains { $0.type == .message && $0.streamID == 3 })
-            #expect(try CallEndMessage(decoding: frames.last!.payload).code == .ok)
+            let second = try #require(frames.first { $0.type == .callEnd && $0.streamID == 3 })
+            #expect(try CallEndMessage(decoding: second.payload).code == .ok)
         }
     }
 
