@@ -51,9 +51,7 @@ public struct CurlHTTPClient: Sendable {
         // The thread holds the share until its handle is checked back in, so the share (and the
         // pool) outlives every easy handle attached to it even if the client is dropped meanwhile.
         let share = self.share
-        let thread = Thread { CurlHTTPClient.perform(transfer, share: share) }
-        thread.name = "chorus-curl"
-        thread.start()
+        CurlWorkerPool.shared.run { CurlHTTPClient.perform(transfer, share: share) }
         let head = try await transfer.awaitHead()
         return HTTPStreamingResponse(head: head, body: HTTPResponseBody(transfer: transfer))
     }
@@ -144,7 +142,7 @@ public struct CurlHTTPClient: Sendable {
                 let transfer = Unmanaged<CurlTransfer>.fromOpaque(user!).takeUnretainedValue()
                 let length = size * count
                 let bytes = UnsafeBufferPointer(start: UnsafeRawPointer(data!).assumingMemoryBound(to: UInt8.self), count: length)
-                transfer.receiveHeaderLine(String(decoding: bytes, as: UTF8.self))
+                transfer.receiveHeaderLine(bytes)
                 return length
             }
             CChorusCurl_setopt_pointer(handle, CURLOPT_HEADERDATA, user)

@@ -132,37 +132,37 @@ extension ChorusHTTPBridge {
         return value
     }
 
-    /// Writes the call's events to one client: each SSE event in a single write, a heartbeat
-    /// comment when the stream is quiet, `[DONE]` at the end. Leaving (disconnect) detaches the
-    /// client; the last client leaving a running call cancels it.
+    /// Writes the call's events to one client: whole SSE events (a batch per write when the
+    /// client is behind), a heartbeat comment when the stream is quiet, `[DONE]` at the end.
+    /// Leaving (disconnect) detaches the client; the last client leaving a running call cancels it.
     static func pump(call: BridgeCall, after lastEventID: UInt64, heartbeat: Duration, writer: inout any ResponseBodyWriter) async throws {
         let id = call.subscribe(after: lastEventID)
         defer {
             if call.unsubscribe(id) { call.requestCancel(reason: "the client disconnected") }
         }
-        while !Task.isCancelled {
-            let chunk = await withTaskGroup(of: BridgeCall.Chunk?.self) { group -> BridgeCall.Chunk? in
-                group.addTask { await call.next(for: id) }
-                group.addTask {
-                    try? await Task.sleep(for: heartbeat)
-                    return nil
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            // One timer per client for the whole stream (a timer per event cost more than the
+            // event itself): it wakes the pump only after a whole quiet interval.
+            group.addTask {
+                while !Task.isCancelled, let deadline = call.heartbeatDeadline(for: id, interval: heartbeat) {
+                    // A deadline already passed means a heartbeat is pending behind a slow write:
+                    // look again an interval later instead of spinning.
+                    let now = ContinuousClock.now
+                    try? await Task.sleep(until: deadline > now ? deadline : now + heartbeat)
+                    call.heartbeatIfQuiet(id, interval: heartbeat)
                 }
-                var chunk = await group.next() ?? nil
-                group.cancelAll()
-                call.wake(id)
-                // Keep whichever real chunk arrived, even if the heartbeat finished first.
-                for await result in group where result != nil { chunk = result }
-                return chunk
             }
-            switch chunk {
-            case .event(let bytes)?:
-                try await writer.write(bytes)
-            case .end(let buffers)?:
-                for buffer in buffers { try await writer.write(buffer) }
-                return
-            case nil:
-                if Task.isCancelled { return }
-                try await writer.write(ByteBuffer(string: ": ping\n\n"))
+            defer { group.cancelAll() }
+            while let chunk = await call.next(for: id) {
+                switch chunk {
+                case .events(let bytes):
+                    try await writer.write(bytes)
+                case .heartbeat:
+                    try await writer.write(ByteBuffer(string: ": ping\n\n"))
+                case .end(let buffers):
+                    for buffer in buffers { try await writer.write(buffer) }
+                    return
+                }
             }
         }
     }

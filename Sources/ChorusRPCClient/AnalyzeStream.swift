@@ -21,7 +21,8 @@ public struct AnalyzeStream: AsyncSequence, Sendable {
 
     public final class AsyncIterator: AsyncIteratorProtocol {
         private let stream: AnalyzeStream
-        private var call: ClientCall?
+        private var reader: ClientCallReader?
+        private var call: ClientCall? { reader?.call }
         private var finished = false
         private var receivedAny = false
         private var refusals = 0
@@ -39,10 +40,10 @@ public struct AnalyzeStream: AsyncSequence, Sendable {
             guard !finished else { return nil }
             while true {
                 do {
-                    if call == nil {
-                        call = try await stream.client.startCall(method: ChorusMethod.analyze, request: stream.request, options: stream.options)
+                    if reader == nil {
+                        reader = ClientCallReader(call: try await stream.client.startCall(method: ChorusMethod.analyze, request: stream.request, options: stream.options))
                     }
-                    guard let payload = try await call!.next() else {
+                    guard let payload = try await reader!.next() else {
                         finished = true
                         return nil
                     }
@@ -55,7 +56,7 @@ public struct AnalyzeStream: AsyncSequence, Sendable {
                     }
                 } catch let refused as RefusedCall {
                     // The server did not process the call (it was draining); retry on a new connection.
-                    call = nil
+                    reader = nil
                     refusals += 1
                     if receivedAny || refusals > stream.client.configuration.transparentRetries {
                         finished = true

@@ -137,13 +137,13 @@ public final class ChorusClient: Sendable {
     private func unary(_ method: String, request: some WireMessage, options: CallOptions) async throws -> ByteBuffer {
         var attempts = 0
         while true {
-            let call = try await startCall(method: method, request: request, options: options)
+            var reader = ClientCallReader(call: try await startCall(method: method, request: request, options: options))
             do {
-                guard let payload = try await call.next() else {
+                guard let payload = try await reader.next() else {
                     throw ChorusError(.internal, "server ended \(method) without a response message")
                 }
                 // Wait for CALL_END so a failure after the message is not lost.
-                while try await call.next() != nil {}
+                while try await reader.next() != nil {}
                 return payload
             } catch let refused as RefusedCall {
                 attempts += 1

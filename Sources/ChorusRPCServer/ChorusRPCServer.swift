@@ -74,7 +74,7 @@ public final class ChorusRPCServer: Service, Sendable {
 
     public func run() async throws {
         let configuration = self.configuration
-        let serverChannel: NIOAsyncChannel<(NIOAsyncChannel<FrameDecoder.Output, Never>, FrameWriter), Never>
+        let serverChannel: NIOAsyncChannel<(NIOAsyncChannel<[FrameDecoder.Output], Never>, FrameWriter), Never>
         do {
             serverChannel = try await ServerBootstrap(group: eventLoopGroup)
                 .serverChannelOption(.backlog, value: 256)
@@ -85,9 +85,9 @@ public final class ChorusRPCServer: Service, Sendable {
                     channel.eventLoop.makeCompletedFuture {
                         let writer = FrameWriter(channel: channel, highWatermark: configuration.outboundHighWatermark)
                         let decoder = FrameDecoder(maxPayloadLength: configuration.maxFramePayload, expectPreface: true)
-                        try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(decoder))
+                        try channel.pipeline.syncOperations.addHandler(FrameBatchDecoder(decoder))
                         try channel.pipeline.syncOperations.addHandler(FrameWriterWritabilityHandler(writer: writer))
-                        let asyncChannel = try NIOAsyncChannel<FrameDecoder.Output, Never>(wrappingChannelSynchronously: channel)
+                        let asyncChannel = try NIOAsyncChannel<[FrameDecoder.Output], Never>(wrappingChannelSynchronously: channel)
                         return (asyncChannel, writer)
                     }
                 }

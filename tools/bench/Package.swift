@@ -47,12 +47,16 @@ let package = Package(
                 .product(name: "ChorusCore", package: chorusPackage),
                 .product(name: "ChorusRPCClient", package: chorusPackage),
                 .product(name: "ChorusRPCServer", package: chorusPackage),
+                .product(name: "ChorusHTTPBridge", package: chorusPackage),
+                .product(name: "ChorusOrchestrator", package: chorusPackage),
+                .product(name: "ChorusProviders", package: chorusPackage),
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
                 .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
             ]
         ),
     ]

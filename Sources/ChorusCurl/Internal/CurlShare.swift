@@ -142,11 +142,25 @@ final class CurlShare: @unchecked Sendable {
     /// The pool key for `url`: scheme, host and port, the parts that decide which connection
     /// curl can reuse (proxies come from the environment, per origin).
     static func origin(of url: String) -> String {
-        guard let components = URLComponents(string: url), let host = components.host, !host.isEmpty else {
-            return url
+        // A plain scan instead of URLComponents (Foundation's parser showed up on the
+        // first-token path): scheme://[userinfo@]host[:port][/?#...].
+        guard let schemeEnd = url.range(of: "://") else { return url }
+        let scheme = url[..<schemeEnd.lowerBound].lowercased()
+        var authority = url[schemeEnd.upperBound...]
+        if let end = authority.firstIndex(where: { $0 == "/" || $0 == "?" || $0 == "#" }) { authority = authority[..<end] }
+        if let at = authority.lastIndex(of: "@") { authority = authority[authority.index(after: at)...] }
+        var host = authority
+        var port: Int?
+        if authority.hasPrefix("["), let close = authority.firstIndex(of: "]") {
+            host = authority[...close]
+            let rest = authority[authority.index(after: close)...]
+            if rest.hasPrefix(":") { port = Int(rest.dropFirst()) }
+        } else if let colon = authority.lastIndex(of: ":") {
+            host = authority[..<colon]
+            port = Int(authority[authority.index(after: colon)...])
         }
-        let scheme = components.scheme?.lowercased() ?? "http"
-        let port = components.port ?? (scheme == "https" ? 443 : scheme == "http" ? 80 : -1)
-        return "\(scheme)://\(host.lowercased()):\(port)"
+        guard !host.isEmpty else { return url }
+        let resolvedPort = port ?? (scheme == "https" ? 443 : scheme == "http" ? 80 : -1)
+        return "\(scheme)://\(host.lowercased()):\(resolvedPort)"
     }
 }

@@ -142,18 +142,29 @@ final class CurlTransfer: @unchecked Sendable {
         return true
     }
 
-    /// Called from the header callback with one raw header line.
-    func receiveHeaderLine(_ line: String) {
-        let trimmed = line.trimmingCharacters(in: .whitespacesAndNewlines)
+    /// Called from the header callback with one raw header line (bytes as curl hands them).
+    ///
+    /// Parsed on bytes: Foundation's `trimmingCharacters` here cost more than the rest of the
+    /// head handling on the first-token path.
+    func receiveHeaderLine(_ raw: UnsafeBufferPointer<UInt8>) {
+        let line = CurlTransfer.trimmed(raw[...])
         condition.lock()
-        if trimmed.hasPrefix("HTTP/") {
+        if line.starts(with: CurlTransfer.statusPrefix) {
             // A new status line (after a 100 Continue or a redirect) starts a new header block.
-            pendingStatus = Int(trimmed.split(separator: " ").dropFirst().first ?? "") ?? 0
+            // "HTTP/1.1 200 OK": the status is the second space-separated field.
+            var status = 0
+            if let space = line.firstIndex(of: UInt8(ascii: " ")) {
+                for byte in line[(space + 1)...] {
+                    guard byte >= 48, byte <= 57 else { break }
+                    status = status * 10 + Int(byte - 48)
+                }
+            }
+            pendingStatus = status
             pendingHeaders = []
             condition.unlock()
             return
         }
-        if trimmed.isEmpty {
+        if line.isEmpty {
             // End of a header block; 1xx blocks are interim.
             guard pendingStatus >= 200, head == nil else {
                 condition.unlock()
@@ -167,12 +178,24 @@ final class CurlTransfer: @unchecked Sendable {
             waiter?.resume(returning: newHead)
             return
         }
-        if let colon = trimmed.firstIndex(of: ":") {
-            let name = trimmed[..<colon].lowercased()
-            let value = trimmed[trimmed.index(after: colon)...].trimmingCharacters(in: .whitespaces)
+        if let colon = line.firstIndex(of: UInt8(ascii: ":")) {
+            let name = String(decoding: line[..<colon].map { $0 >= 65 && $0 <= 90 ? $0 | 0x20 : $0 }, as: UTF8.self)
+            let value = String(decoding: CurlTransfer.trimmed(line[(colon + 1)...]), as: UTF8.self)
             pendingHeaders.append(HTTPHeader(name: name, value: value))
         }
         condition.unlock()
+    }
+
+    private static let statusPrefix = Array("HTTP/".utf8)
+
+    /// `bytes` without leading and trailing spaces, tabs, CR and LF.
+    static func trimmed(_ bytes: Slice<UnsafeBufferPointer<UInt8>>) -> Slice<UnsafeBufferPointer<UInt8>> {
+        func isSpace(_ byte: UInt8) -> Bool { byte == 32 || byte == 9 || byte == 13 || byte == 10 }
+        var start = bytes.startIndex
+        var end = bytes.endIndex
+        while start < end, isSpace(bytes[start]) { start += 1 }
+        while end > start, isSpace(bytes[end - 1]) { end -= 1 }
+        return bytes[start..<end]
     }
 
     /// Called once the transfer loop returned.

@@ -14,9 +14,12 @@ final class BridgeCall: AnalyzeEventSink, Sendable {
         case failed(ChorusError)
     }
 
-    /// What a client writes next: one SSE event per chunk, never split.
+    /// What a client writes next, in one write.
     enum Chunk: Sendable {
-        case event(ByteBuffer)
+        /// Every event available (up to a byte budget), whole and in order: never a partial event.
+        case events(ByteBuffer)
+        /// The stream was quiet for a heartbeat interval: write `: ping`.
+        case heartbeat
         /// The stream's ending (an optional call-level error event, then `data: [DONE]`).
         case end([ByteBuffer])
     }
@@ -24,6 +27,9 @@ final class BridgeCall: AnalyzeEventSink, Sendable {
     private struct Subscriber {
         var delivered: UInt64
         var waiter: CheckedContinuation<Void, Never>?
+        /// When this client was last sent something (events or a ping).
+        var lastActivity: ContinuousClock.Instant
+        var heartbeatDue = false
     }
 
     private struct State {
@@ -190,7 +196,7 @@ final class BridgeCall: AnalyzeEventSink, Sendable {
         state.withLock { state in
             state.nextSubscriberID += 1
             state.everSubscribed = true
-            state.subscribers[state.nextSubscriberID] = Subscriber(delivered: lastEventID)
+            state.subscribers[state.nextSubscriberID] = Subscriber(delivered: lastEventID, lastActivity: .now)
             return state.nextSubscriberID
         }
     }
@@ -208,9 +214,11 @@ final class BridgeCall: AnalyzeEventSink, Sendable {
         return lastGone
     }
 
-    /// The next chunk for subscriber `id`, waiting for the service if needed; nil when the
-    /// waiting task was cancelled and woken with ``wake(_:)`` (heartbeat or disconnect).
-    func next(for id: UInt64) async -> Chunk? {
+    /// The next chunk for subscriber `id`: every event it has not seen yet (up to `maxBytes`,
+    /// concatenated so a fast stream costs one write per batch, not per event), a heartbeat, or
+    /// the end; waits for the service when there is nothing. Nil when the waiting task is cancelled
+    /// (the client disconnected).
+    func next(for id: UInt64, maxBytes: Int = 64 * 1024) async -> Chunk? {
         while true {
             enum Step { case chunk(Chunk, [CheckedContinuation<Void, any Error>]), wait }
             let step: Step = state.withLock { state in
@@ -224,21 +232,28 @@ final class BridgeCall: AnalyzeEventSink, Sendable {
                     return .chunk(.end([BridgeCall.errorEvent(error), BridgeCall.done]), [])
                 }
                 if wanted <= state.lastSeq {
-                    let entry = state.log[state.head + Int(wanted - state.firstRetainedSeq)]
-                    state.subscribers[id]?.delivered = wanted
+                    let batch = takeBatch(from: wanted, maxBytes: maxBytes, state: &state)
+                    state.subscribers[id]?.delivered = batch.last
+                    state.subscribers[id]?.lastActivity = .now
+                    state.subscribers[id]?.heartbeatDue = false
                     trim(&state)
                     var producers: [CheckedContinuation<Void, any Error>] = []
                     if hasCapacity(state), !state.producers.isEmpty {
                         producers = Array(state.producers.values)
                         state.producers = [:]
                     }
-                    return .chunk(.event(entry.bytes), producers)
+                    return .chunk(.events(batch.bytes), producers)
                 }
                 if let outcome = state.outcome {
                     switch outcome {
                     case .completed: return .chunk(.end([BridgeCall.done]), [])
                     case .failed(let error): return .chunk(.end([BridgeCall.errorEvent(error), BridgeCall.done]), [])
                     }
+                }
+                if subscriber.heartbeatDue {
+                    state.subscribers[id]?.heartbeatDue = false
+                    state.subscribers[id]?.lastActivity = .now
+                    return .chunk(.heartbeat, [])
                 }
                 return .wait
             }
@@ -247,22 +262,59 @@ final class BridgeCall: AnalyzeEventSink, Sendable {
                 for producer in producers { producer.resume() }
                 return chunk
             case .wait:
-                await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-                    let resumeNow = state.withLock { state -> Bool in
-                        guard state.subscribers[id] != nil else { return true }
-                        let delivered = state.subscribers[id]!.delivered
-                        if delivered < state.lastSeq || state.outcome != nil { return true }
-                        state.subscribers[id]?.waiter = continuation
-                        return false
+                await withTaskCancellationHandler {
+                    await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+                        let resumeNow = state.withLock { state -> Bool in
+                            guard let subscriber = state.subscribers[id] else { return true }
+                            if subscriber.delivered < state.lastSeq || state.outcome != nil || subscriber.heartbeatDue || Task.isCancelled {
+                                return true
+                            }
+                            state.subscribers[id]?.waiter = continuation
+                            return false
+                        }
+                        if resumeNow { continuation.resume() }
                     }
-                    if resumeNow { continuation.resume() }
+                } onCancel: {
+                    wake(id)
                 }
                 if Task.isCancelled { return nil }
             }
         }
     }
 
-    /// Wakes a waiting subscriber without new data (used for heartbeats and disconnects).
+    /// Events `first...` from the log, concatenated up to `maxBytes` (at least one event).
+    private func takeBatch(from first: UInt64, maxBytes: Int, state: inout State) -> (bytes: ByteBuffer, last: UInt64) {
+        let start = state.head + Int(first - state.firstRetainedSeq)
+        let single = state.log[start]
+        guard start + 1 < state.log.count, single.bytes.readableBytes < maxBytes else { return (single.bytes, single.seq) }
+        var end = start
+        var total = 0
+        while end < state.log.count, total + state.log[end].bytes.readableBytes <= maxBytes || end == start {
+            total += state.log[end].bytes.readableBytes
+            end += 1
+        }
+        if end == start + 1 { return (single.bytes, single.seq) }
+        var bytes = ByteBufferAllocator().buffer(capacity: total)
+        for index in start..<end { bytes.writeImmutableBuffer(state.log[index].bytes) }
+        return (bytes, state.log[end - 1].seq)
+    }
+
+    /// When subscriber `id` is due a heartbeat if it is sent nothing before; nil once it left.
+    func heartbeatDeadline(for id: UInt64, interval: Duration) -> ContinuousClock.Instant? {
+        state.withLock { $0.subscribers[id].map { $0.lastActivity + interval } }
+    }
+
+    /// Wakes subscriber `id` to send a heartbeat when it has been sent nothing for `interval`.
+    func heartbeatIfQuiet(_ id: UInt64, interval: Duration) {
+        state.withLock { state -> CheckedContinuation<Void, Never>? in
+            guard let subscriber = state.subscribers[id], ContinuousClock.now - subscriber.lastActivity >= interval else { return nil }
+            state.subscribers[id]?.heartbeatDue = true
+            defer { state.subscribers[id]?.waiter = nil }
+            return subscriber.waiter
+        }?.resume()
+    }
+
+    /// Wakes a waiting subscriber without new data (used when its client disconnects).
     func wake(_ id: UInt64) {
         state.withLock { state -> CheckedContinuation<Void, Never>? in
             defer { state.subscribers[id]?.waiter = nil }

@@ -13,41 +13,78 @@ extension OpenAIProvider {
             ("Accept", "text/event-stream"),
         ]
         if let key { headers.append(("Authorization", "Bearer \(key.headerValue)")) }
-        let body = try JSONSerialization.data(
-            withJSONObject: requestBody(prompt, frames: sampled, videoName: videoName),
-            options: [.withoutEscapingSlashes])
         return HTTPRequestSpec(
-            method: "POST", url: settings.url("/chat/completions"), headers: headers, body: Array(body),
+            method: "POST", url: settings.url("/chat/completions"), headers: headers,
+            body: requestBody(prompt, frames: sampled, videoName: videoName),
             connectTimeout: settings.connectTimeout)
     }
 
     /// The JSON body: one user message whose content is the question, then (with a video) a line
     /// saying what the images are and one `image_url` part per frame.
-    func requestBody(_ prompt: ModelPrompt, frames sampled: [VideoFrame], videoName: String?) -> [String: Any] {
-        var content: [[String: Any]] = [["type": "text", "text": prompt.query]]
-        if !sampled.isEmpty {
-            content.append(["type": "text", "text": OpenAIProvider.framesIntroduction(sampled, videoName: videoName)])
-            for frame in sampled {
-                content.append([
-                    "type": "image_url",
-                    "image_url": ["url": frame.dataURL, "detail": frames.detail],
-                ])
-            }
-        }
-        var body: [String: Any] = [
-            "model": settings.upstreamModel,
-            "stream": true,
-            // Without it the stream carries no token counts at all.
-            "stream_options": ["include_usage": true],
-            "messages": [["role": "user", "content": content]],
-        ]
+    ///
+    /// Written with ``JSONWriter`` rather than `JSONSerialization`, which took ~0.1–0.3 ms per
+    /// request here: that was a third of the time Chorus added to the first token.
+    func requestBody(_ prompt: ModelPrompt, frames sampled: [VideoFrame], videoName: String?) -> [UInt8] {
+        var json = JSONWriter(appendingTo: [])
+        json.beginObject()
+        json.key("model")
+        json.string(settings.upstreamModel)
+        json.key("stream")
+        json.bool(true)
+        // Without it the stream carries no token counts at all.
+        json.key("stream_options")
+        json.beginObject()
+        json.key("include_usage")
+        json.bool(true)
+        json.endObject()
         if let maxTokens = prompt.maxOutputTokens {
             // OpenAI deprecated `max_tokens` for chat models, but vLLM, Ollama and llama.cpp only
             // know that name.
-            body[settings.provider == .openAICompatible ? "max_tokens" : "max_completion_tokens"] = maxTokens
+            json.key(settings.provider == .openAICompatible ? "max_tokens" : "max_completion_tokens")
+            json.integer(maxTokens)
         }
-        if let temperature = prompt.temperature { body["temperature"] = temperature }
-        return body
+        if let temperature = prompt.temperature {
+            json.key("temperature")
+            json.number(temperature)
+        }
+        json.key("messages")
+        json.beginArray()
+        json.beginObject()
+        json.key("role")
+        json.string("user")
+        json.key("content")
+        json.beginArray()
+        Self.textPart(prompt.query, into: &json)
+        if !sampled.isEmpty {
+            Self.textPart(OpenAIProvider.framesIntroduction(sampled, videoName: videoName), into: &json)
+            for frame in sampled {
+                json.beginObject()
+                json.key("type")
+                json.string("image_url")
+                json.key("image_url")
+                json.beginObject()
+                json.key("url")
+                json.string(frame.dataURL)
+                json.key("detail")
+                json.string(frames.detail)
+                json.endObject()
+                json.endObject()
+            }
+        }
+        json.endArray()
+        json.endObject()
+        json.endArray()
+        json.endObject()
+        return json.bytes
+    }
+
+    private static func textPart(_ text: String, into json: inout JSONWriter) {
+        json.beginObject()
+        json.key("type")
+        json.string("text")
+        json.key("text")
+        json.string(text)
+        json.endObject()
     }
 
     /// "The next 8 images are frames sampled evenly from the video clip.mp4, in order (at 0.2s, …)."

@@ -48,20 +48,20 @@ struct OpenAIStreamParser {
             return nil
         }
         let bytes = Array(event.data.utf8)
-        let json = try? JSONSerialization.jsonObject(with: Data(bytes))
-        if event.event == "error" {
-            throw UpstreamErrors.inStream(settings, errorObject: json ?? ["message": event.data])
+        // JSONNode, not JSONSerialization: this runs once per streamed chunk (see JSONNode).
+        let json = JSONNode.parse(bytes)
+        if event.event == "error" || json?["error"].map({ !$0.isNull }) == true {
+            // Rare: the error path keeps the Foundation objects UpstreamErrors reads.
+            let object = try? JSONSerialization.jsonObject(with: Data(bytes))
+            throw UpstreamErrors.inStream(settings, errorObject: object ?? ["message": event.data])
         }
-        guard let chunk = json as? [String: Any] else {
+        guard let chunk = json, case .object = chunk else {
             throw UpstreamErrors.malformed(settings, "a JSON chat.completion.chunk object", got: bytes)
         }
-        if let error = chunk["error"], !(error is NSNull) {
-            throw UpstreamErrors.inStream(settings, errorObject: chunk)
-        }
-        if let usage = chunk["usage"] as? [String: Any], let tokens = usage["completion_tokens"] as? Int {
+        if let tokens = chunk["usage"]?["completion_tokens"]?.int {
             outputTokens = tokens
         }
-        guard let choices = chunk["choices"] as? [[String: Any]] else {
+        guard let choices = chunk["choices"]?.array else {
             // The usage chunk has `choices: []`; a chunk without the key at all is not a chunk.
             if chunk["choices"] == nil && chunk["usage"] == nil {
                 throw UpstreamErrors.malformed(settings, "a chunk with `choices`", got: bytes)
@@ -69,13 +69,13 @@ struct OpenAIStreamParser {
             return nil
         }
         // Only one choice is asked for (no `n`); take index 0 if several come anyway.
-        guard let choice = choices.first(where: { ($0["index"] as? Int ?? 0) == 0 }) else { return nil }
-        if let reason = choice["finish_reason"] as? String, !reason.isEmpty {
+        guard let choice = choices.first(where: { ($0["index"]?.int ?? 0) == 0 }) else { return nil }
+        if let reason = choice["finish_reason"]?.string, !reason.isEmpty {
             finishReason = reason.lowercased()
         }
-        let delta = choice["delta"] as? [String: Any]
+        let delta = choice["delta"]
         // A refusal is the model's answer to this prompt, so it is shown like content.
-        let text = ((delta?["content"] as? String) ?? "") + ((delta?["refusal"] as? String) ?? "")
+        let text = (delta?["content"]?.string ?? "") + (delta?["refusal"]?.string ?? "")
         return text.isEmpty ? nil : text
     }
 }

@@ -23,14 +23,14 @@ final class ClientConnection: Sendable {
         var pingCounter: UInt64 = 0
     }
 
-    let channel: NIOAsyncChannel<FrameDecoder.Output, Never>
+    let channel: NIOAsyncChannel<[FrameDecoder.Output], Never>
     let writer: FrameWriter
     let target: String
     let configuration: ChorusClient.Configuration
     let logger: Logger
     let state = Mutex(State())
 
-    private init(channel: NIOAsyncChannel<FrameDecoder.Output, Never>, writer: FrameWriter, target: String, configuration: ChorusClient.Configuration, logger: Logger) {
+    private init(channel: NIOAsyncChannel<[FrameDecoder.Output], Never>, writer: FrameWriter, target: String, configuration: ChorusClient.Configuration, logger: Logger) {
         self.channel = channel
         self.writer = writer
         self.target = target
@@ -47,7 +47,7 @@ final class ClientConnection: Sendable {
         logger: Logger
     ) async throws -> ClientConnection {
         let target = "\(host):\(port)"
-        let (asyncChannel, writer): (NIOAsyncChannel<FrameDecoder.Output, Never>, FrameWriter)
+        let (asyncChannel, writer): (NIOAsyncChannel<[FrameDecoder.Output], Never>, FrameWriter)
         do {
             (asyncChannel, writer) = try await ClientBootstrap(group: group)
                 .connectTimeout(.nanoseconds(Int64(configuration.connectTimeout.microseconds) * 1000))
@@ -56,9 +56,9 @@ final class ClientConnection: Sendable {
                     channel.eventLoop.makeCompletedFuture {
                         let writer = FrameWriter(channel: channel)
                         let decoder = FrameDecoder(maxPayloadLength: configuration.maxFramePayload, expectPreface: true)
-                        try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(decoder))
+                        try channel.pipeline.syncOperations.addHandler(FrameBatchDecoder(decoder))
                         try channel.pipeline.syncOperations.addHandler(FrameWriterWritabilityHandler(writer: writer))
-                        return (try NIOAsyncChannel<FrameDecoder.Output, Never>(wrappingChannelSynchronously: channel), writer)
+                        return (try NIOAsyncChannel<[FrameDecoder.Output], Never>(wrappingChannelSynchronously: channel), writer)
                     }
                 }
         } catch {
@@ -92,8 +92,8 @@ final class ClientConnection: Sendable {
         var failure = ChorusError(.unavailable, "connection to \(target) closed by the server")
         do {
             try await channel.executeThenClose { inbound in
-                for try await element in inbound {
-                    try handle(element)
+                for try await batch in inbound {
+                    try handle(batch)
                 }
             }
         } catch let error as WireError {
@@ -112,12 +112,36 @@ final class ClientConnection: Sendable {
         shutdown(with: failure)
     }
 
-    private func handle(_ element: FrameDecoder.Output) throws {
-        guard case .frame(let frame) = element else { return }
+    /// Routes one read's frames. Consecutive MESSAGE frames of one stream are handed to their call
+    /// together (one lookup and one lock per run instead of per frame); any other frame first
+    /// delivers the run, so a CALL_END never overtakes its call's messages.
+    private func handle(_ batch: [FrameDecoder.Output]) throws {
+        var run: [ByteBuffer] = []
+        var runStreamID: UInt32 = 0
+        func deliverRun() {
+            guard !run.isEmpty else { return }
+            if let call = state.withLock({ $0.calls[runStreamID] }) { call.receive(run) }
+            run.removeAll(keepingCapacity: true)
+        }
+        for element in batch {
+            guard case .frame(let frame) = element else { continue }
+            if frame.type == .message {
+                if frame.streamID != runStreamID { deliverRun() }
+                runStreamID = frame.streamID
+                run.append(frame.payload)
+            } else {
+                deliverRun()
+                try handle(frame)
+            }
+        }
+        deliverRun()
+    }
+
+    private func handle(_ frame: Frame) throws {
         switch frame.type {
         case .message:
             if let call = state.withLock({ $0.calls[frame.streamID] }) {
-                call.receive(frame.payload)
+                call.receive([frame.payload])
             }
         case .callEnd:
             let end = try CallEndMessage(decoding: frame.payload)

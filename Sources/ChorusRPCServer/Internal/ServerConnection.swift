@@ -23,13 +23,13 @@ final class ServerConnection: Sendable {
     }
 
     let server: ChorusRPCServer
-    let channel: NIOAsyncChannel<FrameDecoder.Output, Never>
+    let channel: NIOAsyncChannel<[FrameDecoder.Output], Never>
     let writer: FrameWriter
     let logger: Logger
     let state = Mutex(State())
     var configuration: ChorusRPCServer.Configuration { server.configuration }
 
-    init(server: ChorusRPCServer, channel: NIOAsyncChannel<FrameDecoder.Output, Never>, writer: FrameWriter) {
+    init(server: ChorusRPCServer, channel: NIOAsyncChannel<[FrameDecoder.Output], Never>, writer: FrameWriter) {
         self.server = server
         self.channel = channel
         self.writer = writer
@@ -55,8 +55,8 @@ final class ServerConnection: Sendable {
                         }
                     }
                     do {
-                        for try await element in inbound {
-                            try self.handle(element, group: &group)
+                        for try await batch in inbound {
+                            for element in batch { try self.handle(element, group: &group) }
                         }
                     } catch let error as WireError {
                         self.fail(with: error)

@@ -135,7 +135,7 @@ public final class FrameWriter: Sendable {
 
 /// Reports the channel's writability to a ``FrameWriter``. Sits last in the pipeline.
 public final class FrameWriterWritabilityHandler: ChannelInboundHandler, RemovableChannelHandler {
-    public typealias InboundIn = FrameDecoder.Output
+    public typealias InboundIn = [FrameDecoder.Output]
 
     private let writer: FrameWriter
 

@@ -56,6 +56,16 @@ public struct FrameDecoder: NIOSingleStepByteToMessageDecoder {
         )
     }
 
+    /// How many more bytes `buffer` needs before ``decode(buffer:)`` can return its next output
+    /// (0 when it already can). Lets a caller complete a frame that straddles two reads by moving
+    /// only the missing bytes instead of appending the whole second read.
+    public func bytesMissing(in buffer: ByteBuffer) -> Int {
+        if expectingPreface { return max(0, ConnectionPreface.length - buffer.readableBytes) }
+        guard buffer.readableBytes >= Frame.headerSize else { return Frame.headerSize - buffer.readableBytes }
+        let length = Int(buffer.getInteger(at: buffer.readerIndex, endianness: .big, as: UInt32.self)!)
+        return max(0, Frame.headerSize + length - buffer.readableBytes)
+    }
+
     public mutating func decodeLast(buffer: inout ByteBuffer, seenEOF: Bool) throws -> Output? {
         if let output = try decode(buffer: &buffer) { return output }
         if buffer.readableBytes > 0 && seenEOF {

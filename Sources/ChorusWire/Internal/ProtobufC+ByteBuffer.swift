@@ -23,6 +23,10 @@ extension ByteBuffer {
 
 /// Unpacks `buffer` with a generated `*__unpack` function, hands the message to `body`, and frees
 /// it with the matching `*__free_unpacked` on every path (success, thrown error).
+///
+/// The unpacked structs and strings go into a scratch area on the stack (a bump allocator, see
+/// `chorus_scratch` in the C shim): a text event used to cost four mallocs and four frees.
+/// Larger messages spill to malloc, and only then is `free_unpacked` needed to release them.
 func withUnpacked<Message, Result>(
     _ buffer: ByteBuffer,
     as name: String,
@@ -31,19 +35,39 @@ func withUnpacked<Message, Result>(
     _ body: (UnsafePointer<Message>) throws -> Result
 ) throws -> Result {
     try buffer.withUnsafeReadableBytes { raw in
-        // An empty payload is a valid (all-default) message; give protobuf-c a non-null pointer anyway.
-        var empty: UInt8 = 0
-        let message: UnsafeMutablePointer<Message>? = withUnsafePointer(to: &empty) { emptyPointer in
-            let base = raw.count > 0 ? raw.baseAddress!.assumingMemoryBound(to: UInt8.self) : emptyPointer
-            return unpack(nil, raw.count, base)
+        try withUnsafeTemporaryAllocation(byteCount: unpackScratchBytes, alignment: 16) { scratchMemory in
+            var scratch = chorus_scratch(
+                base: scratchMemory.baseAddress!.assumingMemoryBound(to: UInt8.self),
+                capacity: scratchMemory.count,
+                used: 0,
+                fallbacks: 0
+            )
+            return try withUnsafeMutablePointer(to: &scratch) { scratchPointer in
+                var allocator = chorus_scratch_allocator(scratchPointer)
+                return try withUnsafeMutablePointer(to: &allocator) { allocatorPointer in
+                    // An empty payload is a valid (all-default) message; give protobuf-c a non-null pointer anyway.
+                    var empty: UInt8 = 0
+                    let message: UnsafeMutablePointer<Message>? = withUnsafePointer(to: &empty) { emptyPointer in
+                        let base = raw.count > 0 ? raw.baseAddress!.assumingMemoryBound(to: UInt8.self) : emptyPointer
+                        return unpack(allocatorPointer, raw.count, base)
+                    }
+                    guard let message else {
+                        // protobuf-c frees what it allocated before failing, through the same allocator.
+                        throw WireError(.malformedPayload, "malformed \(name) payload (\(raw.count) bytes could not be decoded)")
+                    }
+                    defer {
+                        // Only spilled allocations need releasing; scratch memory goes with the stack frame.
+                        if scratchPointer.pointee.fallbacks > 0 { free(message, allocatorPointer) }
+                    }
+                    return try body(UnsafePointer(message))
+                }
+            }
         }
-        guard let message else {
-            throw WireError(.malformedPayload, "malformed \(name) payload (\(raw.count) bytes could not be decoded)")
-        }
-        defer { free(message, nil) }
-        return try body(UnsafePointer(message))
     }
 }
+
+/// Stack scratch for one unpack: a text event needs ~250 bytes; call starts with metadata more.
+private let unpackScratchBytes = 1024
 
 /// A Swift string from a protobuf-c `char *` (which is never NULL for set fields, but be safe).
 func swiftString(_ pointer: UnsafePointer<CChar>?) -> String {

@@ -7,7 +7,7 @@ import Foundation
 
 /// A server running in its own process: the bench binary re-executed with a `serve-*` subcommand.
 ///
-/// The child binds 127.0.0.1 port 0, prints `LISTENING <port>` on stdout and serves until its
+/// The child binds 127.0.0.1 port 0, prints `LISTENING <port> [<port>…]` on stdout and serves until its
 /// stdin closes (so a crashed parent never leaves servers behind) or it gets SIGTERM.
 ///
 /// ```swift
@@ -18,16 +18,19 @@ import Foundation
 public final class ServerProcess: @unchecked Sendable {
     public let name: String
     public let pid: Int32
-    public let port: Int
+    /// The first announced port.
+    public var port: Int { ports[0] }
+    /// Every announced port, in the child's order (e.g. RPC then HTTP).
+    public let ports: [Int]
     private let process: Process
     private let stdinPipe: Pipe
 
-    private init(name: String, process: Process, stdinPipe: Pipe, port: Int) {
+    private init(name: String, process: Process, stdinPipe: Pipe, ports: [Int]) {
         self.name = name
         self.process = process
         self.stdinPipe = stdinPipe
         self.pid = process.processIdentifier
-        self.port = port
+        self.ports = ports
     }
 
     /// The path of the running executable, for re-executing it.
@@ -36,10 +39,18 @@ public final class ServerProcess: @unchecked Sendable {
     }
 
     /// Starts `currentExecutable subcommand arguments…` and waits (up to `timeout` seconds) for its port.
-    public static func launch(subcommand: String, arguments: [String] = [], timeout: Double = 60) throws -> ServerProcess {
+    ///
+    /// - Parameter cpu: run the child on this CPU only (through `taskset`, so every thread it ever
+    ///   starts is pinned), for "on one core" figures.
+    public static func launch(subcommand: String, arguments: [String] = [], cpu: Int? = nil, timeout: Double = 60) throws -> ServerProcess {
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: currentExecutable)
-        process.arguments = [subcommand] + arguments
+        if let cpu {
+            process.executableURL = URL(fileURLWithPath: "/usr/bin/taskset")
+            process.arguments = ["-c", "\(cpu)", currentExecutable, subcommand] + arguments
+        } else {
+            process.executableURL = URL(fileURLWithPath: currentExecutable)
+            process.arguments = [subcommand] + arguments
+        }
         let stdinPipe = Pipe()
         let stdoutPipe = Pipe()
         process.standardInput = stdinPipe
@@ -65,12 +76,13 @@ public final class ServerProcess: @unchecked Sendable {
             throw BenchError("\(subcommand): no LISTENING line within \(Int(timeout)) s")
         }
         let fields = text.split(whereSeparator: \.isWhitespace)
-        guard fields.count >= 2, fields[0] == "LISTENING", let port = Int(fields[1]) else {
+        let ports = fields.dropFirst().compactMap { Int($0) }
+        guard fields.count >= 2, fields[0] == "LISTENING", ports.count == fields.count - 1 else {
             process.terminate()
             process.waitUntilExit()
             throw BenchError("\(subcommand): expected 'LISTENING <port>', got '\(text.trimmingCharacters(in: .whitespacesAndNewlines))' (exit \(process.isRunning ? "-" : "\(process.terminationStatus)"))")
         }
-        return ServerProcess(name: subcommand, process: process, stdinPipe: stdinPipe, port: port)
+        return ServerProcess(name: subcommand, process: process, stdinPipe: stdinPipe, ports: ports)
     }
 
     public var isRunning: Bool { process.isRunning }
@@ -92,8 +104,8 @@ public final class ServerProcess: @unchecked Sendable {
 
     /// Called by a `serve-*` subcommand once bound: announces the port and arranges to exit when
     /// the parent goes away (stdin reaches EOF).
-    public static func announceAndWatchParent(port: Int) {
-        FileHandle.standardOutput.write(Data("LISTENING \(port)\n".utf8))
+    public static func announceAndWatchParent(port: Int, _ more: Int...) {
+        FileHandle.standardOutput.write(Data("LISTENING \(([port] + more).map(String.init).joined(separator: " "))\n".utf8))
         let watcher = Thread {
             var byte: UInt8 = 0
             while read(STDIN_FILENO, &byte, 1) > 0 {}

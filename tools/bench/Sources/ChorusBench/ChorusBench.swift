@@ -6,8 +6,8 @@ import Foundation
 struct ChorusBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "chorus-bench",
-        abstract: "Benchmarks Chorus RPC against grpc-swift-2 (see tools/bench/README.md).",
-        subcommands: [All.self, Throughput.self, SlowReader.self, ServeChorus.self, ServeGRPC.self],
+        abstract: "Benchmarks Chorus against grpc-swift-2, direct upstream calls and sequential calls (see tools/bench/README.md).",
+        subcommands: [All.self, Throughput.self, ManyStreams.self, GatewayOverhead.self, FanOut.self, SlowReader.self, SSEBridge.self, ServeChorus.self, ServeGRPC.self, ServeFakeOpenAI.self],
         defaultSubcommand: All.self
     )
 }
@@ -68,7 +68,11 @@ struct All: AsyncParsableCommand {
     func run() async throws {
         try await common.run([
             ThroughputScenario(config: common.smoke ? .smoke : .init()),
+            ManyStreamsScenario(config: common.smoke ? .smoke : .init()),
+            GatewayOverheadScenario(config: common.smoke ? .smoke : .init()),
+            FanOutScenario(config: common.smoke ? .smoke : .init()),
             SlowReaderScenario(config: common.smoke ? .smoke : .init()),
+            SSEBridgeScenario(config: common.smoke ? .smoke : .init()),
         ])
     }
 }
@@ -120,3 +124,95 @@ struct SlowReader: AsyncParsableCommand {
 }
 
 extension Side: ExpressibleByArgument {}
+
+struct FanOut: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "fan-out",
+        abstract: "Benchmark 4: three models of 5 s, 3 s and 4 s in one call vs. one after another."
+    )
+
+    @OptionGroup var common: CommonOptions
+    @Option(help: "Model latencies in milliseconds, comma-separated.") var latencies: String?
+    @Option(help: "Measured runs.") var runs: Int?
+
+    func run() async throws {
+        var config: FanOutScenario.Config = common.smoke ? .smoke : .init()
+        if let latencies {
+            let values = latencies.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
+            guard !values.isEmpty, values.allSatisfy({ $0 > 0 }) else { throw ValidationError("--latencies: positive milliseconds, e.g. 5000,3000,4000") }
+            config.latenciesMs = values
+        }
+        if let runs { config.runs = runs }
+        try await common.run([FanOutScenario(config: config)])
+    }
+}
+
+struct ManyStreams: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "many-streams",
+        abstract: "Benchmark 2: thousands of concurrent calls × 3 demo models at a token rate; delay p50/p99, RSS per call."
+    )
+
+    @OptionGroup var common: CommonOptions
+    @Option(help: "Concurrent call levels, comma-separated (e.g. 1000,10000).") var calls: String?
+    @Option(help: "Chunks per second per model.") var rate: Int?
+    @Option(help: "Seconds each model streams.") var answerSeconds: Double?
+    @Option(help: "Seconds over which calls are started.") var ramp: Double?
+
+    func run() async throws {
+        var config: ManyStreamsScenario.Config = common.smoke ? .smoke : .init()
+        if let calls {
+            let levels = try parseCounts(calls, option: "--calls")
+            config.levels = levels.map { ManyStreamsScenario.Level(calls: $0, chunksPerSecond: rate ?? 50) }
+        } else if let rate {
+            config.levels = config.levels.map { ManyStreamsScenario.Level(calls: $0.calls, chunksPerSecond: rate) }
+        }
+        if let answerSeconds { config.answerSeconds = answerSeconds }
+        if let ramp { config.rampSeconds = ramp }
+        try await common.run([ManyStreamsScenario(config: config)])
+    }
+}
+
+struct GatewayOverhead: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "gateway-overhead",
+        abstract: "Benchmark 3: time to first token through Chorus RPC and SSE vs. straight from a fake OpenAI upstream."
+    )
+
+    @OptionGroup var common: CommonOptions
+    @Option(help: "Concurrency levels, comma-separated (e.g. 1,100).") var levels: String?
+    @Option(help: "Requests per path and level.") var requests: Int?
+
+    func run() async throws {
+        var config: GatewayOverheadScenario.Config = common.smoke ? .smoke : .init()
+        if let levels { config.levels = try parseCounts(levels, option: "--levels") }
+        if let requests { config.requests = requests }
+        try await common.run([GatewayOverheadScenario(config: config)])
+    }
+}
+
+struct SSEBridge: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "sse-bridge",
+        abstract: "Benchmark 6: SSE bridge events/s vs. Chorus RPC, and concurrent SSE clients on one core."
+    )
+
+    @OptionGroup var common: CommonOptions
+    @Option(help: "Text events in the throughput stream.") var events: Int?
+    @Option(help: "Concurrent SSE client levels, comma-separated.") var clients: String?
+    @Option(help: "Measured throughput runs per path.") var runs: Int?
+
+    func run() async throws {
+        var config: SSEBridgeScenario.Config = common.smoke ? .smoke : .init()
+        if let events { config.events = events }
+        if let clients { config.clientLevels = try parseCounts(clients, option: "--clients") }
+        if let runs { config.runs = runs }
+        try await common.run([SSEBridgeScenario(config: config)])
+    }
+}
+
+func parseCounts(_ text: String, option: String) throws -> [Int] {
+    let values = text.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
+    guard !values.isEmpty, values.allSatisfy({ $0 > 0 }) else { throw ValidationError("\(option): positive numbers, comma-separated") }
+    return values
+}

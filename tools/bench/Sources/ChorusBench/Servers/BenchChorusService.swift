@@ -18,7 +18,7 @@ struct BenchChorusService: ChorusService {
         var seq: UInt64 = 0
         func emit(_ payload: AnalyzeEvent.Payload) async throws {
             seq += 1
-            sink.append(AnalyzeEvent(seq: seq, timestampMicros: unixMicros(), payload: payload))
+            sink.append(AnalyzeEvent(seq: seq, timestampMicros: unixMicrosNow(), payload: payload))
             try await sink.waitForCapacity()
         }
         try await emit(.start(StreamStart(models: [model], recommended: false, requestID: requestID)))

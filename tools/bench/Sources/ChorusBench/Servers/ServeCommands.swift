@@ -1,30 +1,64 @@
 import ArgumentParser
 import BenchKit
 import ChorusCore
+import ChorusHTTPBridge
+import ChorusOrchestrator
+import ChorusProviders
 import ChorusRPCServer
 import GRPCCore
 import GRPCNIOTransportHTTP2
 import Logging
 
-/// `chorus-bench serve-chorus`: a ChorusRPCServer serving ``BenchChorusService`` (run by the parent).
+/// `chorus-bench serve-chorus`: a ChorusRPCServer (and optionally the HTTP bridge) in its own process.
+///
+/// Without `--registry` it serves the bench-only ``BenchChorusService`` (synthetic streams as fast
+/// as the sink accepts them). With `--registry FILE` it serves the real `Orchestrator` over that
+/// registry (demo models, or an OpenAI-compatible model pointing at the fake upstream), wired the
+/// way `chorusd` wires it. `--http` adds the SSE bridge on the same service; the child then
+/// announces `LISTENING <rpc port> <http port>`.
 struct ServeChorus: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "serve-chorus",
-        abstract: "Internal: serve the bench ChorusService over Chorus RPC on 127.0.0.1 (prints 'LISTENING <port>')."
+        abstract: "Internal: serve Chorus RPC (and --http: the SSE bridge) on 127.0.0.1 (prints 'LISTENING <port> [<http port>]')."
     )
 
-    @Option(help: "Port (0 picks a free one).") var port = 0
+    @Option(help: "RPC port (0 picks a free one).") var port = 0
+    @Option(help: "Serve the orchestrator over this registry file instead of the bench service.") var registry: String?
+    @Flag(help: "Also run the HTTP/SSE bridge on a free port.") var http = false
+    @Option(help: "Most concurrent calls per RPC connection.") var maxCallsPerConnection = 100
+    @Option(help: "Most concurrent calls through the bridge.") var maxBridgeCalls = 1000
 
     func run() async throws {
-        let server = ChorusRPCServer(
-            service: BenchChorusService(),
-            configuration: ChorusRPCServer.Configuration(host: "127.0.0.1", port: port),
-            logger: Logger(label: "bench.chorus", factory: { _ in SwiftLogNoOpLogHandler() })
-        )
+        let logger = Logger(label: "bench.chorus", factory: { _ in SwiftLogNoOpLogHandler() })
+        let service: any ChorusService
+        if let registry {
+            let context = ProviderContext(environment: [:], mediaRoot: nil, logger: logger)
+            let models = try RegistryLoader.load(path: registry, context: context)
+            service = Orchestrator(registry: models, limits: ServiceLimits(maxModelsPerCall: 8), logger: logger)
+        } else {
+            service = BenchChorusService()
+        }
+        var rpc = ChorusRPCServer.Configuration(host: "127.0.0.1", port: port)
+        rpc.maxConcurrentCallsPerConnection = maxCallsPerConnection
+        rpc.maxConnections = 100_000
+        let server = ChorusRPCServer(service: service, configuration: rpc, logger: logger)
+        let bridge = http
+            ? ChorusHTTPBridge(
+                service: service,
+                configuration: ChorusHTTPBridge.Configuration(host: "127.0.0.1", port: 0, maxConcurrentCalls: maxBridgeCalls),
+                logger: logger
+            )
+            : nil
         try await withThrowingDiscardingTaskGroup { group in
             group.addTask { try await server.run() }
+            if let bridge { group.addTask { try await bridge.run() } }
             guard let bound = await server.listeningAddress?.port else { throw BenchError("chorus server did not bind") }
-            ServerProcess.announceAndWatchParent(port: bound)
+            if let bridge {
+                guard let httpPort = await bridge.listeningPort else { throw BenchError("HTTP bridge did not bind") }
+                ServerProcess.announceAndWatchParent(port: bound, httpPort)
+            } else {
+                ServerProcess.announceAndWatchParent(port: bound)
+            }
         }
     }
 }

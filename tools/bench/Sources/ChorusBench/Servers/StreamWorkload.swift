@@ -54,11 +54,3 @@ struct StreamWorkload: Sendable, Equatable {
         func payloadBytes(count: Int) -> Int { fixed == nil ? TextWorkload.payloadBytes(count: count) : count * fixedLength }
     }
 }
-
-/// Unix time in microseconds (what both servers stamp on every event).
-@inline(__always)
-func unixMicros() -> Int64 {
-    var ts = timespec()
-    clock_gettime(CLOCK_REALTIME, &ts)
-    return Int64(ts.tv_sec) * 1_000_000 + Int64(ts.tv_nsec) / 1_000
-}

@@ -13,7 +13,7 @@ struct TickerService: Bench_V1_Ticker.SimpleServiceProtocol {
         tick.model = TextWorkload.model
         for index in 0..<workload.count {
             tick.seq = UInt64(index + 1)
-            tick.timestampMicros = unixMicros()
+            tick.timestampMicros = unixMicrosNow()
             tick.text = texts.text(at: index)
             try await response.write(tick)
         }

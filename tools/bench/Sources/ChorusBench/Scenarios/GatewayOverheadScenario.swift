@@ -1,0 +1,212 @@
+import BenchKit
+import ChorusCore
+import ChorusRPCClient
+import NIOCore
+import Synchronization
+
+/// Benchmark 3: what Chorus adds to the time to first token.
+///
+/// A fake OpenAI upstream (``ServeFakeOpenAI``, NIO, first content chunk written at once) runs in
+/// its own process; Chorus (`serve-chorus --registry` with one `openai-compatible` model pointing
+/// at it, RPC + SSE bridge) in another. The same client process measures time to first token:
+/// - direct: `POST /v1/chat/completions` to the fake on a keep-alive HTTP/1.1 connection, until
+///   the body part carrying the first content ("Hello");
+/// - Chorus RPC: `ChorusClient.analyze` until the first `text_generation` event;
+/// - Chorus SSE: `POST /api/analyze/stream/parallel` until the first `text_generation` event.
+/// At 1 and 100 concurrent calls (each worker with its own keep-alive connection; RPC workers
+/// share one ChorusClient). Added latency = Chorus percentile − direct percentile.
+struct GatewayOverheadScenario: Scenario {
+    struct Config: Sendable {
+        var levels = [1, 100]
+        /// Requests per side per level.
+        var requests = 3_000
+        var warmup = 300
+        static let smoke = Config(levels: [1, 4], requests: 40, warmup: 10)
+    }
+
+    enum Path: String, CaseIterable {
+        case direct, rpc, sse
+    }
+
+    var config: Config
+    let name = "gateway-overhead"
+    let title = "time to first token through Chorus (RPC, SSE) vs. straight from the upstream"
+    let baseline = "direct upstream"
+
+    func run(_ context: ScenarioContext) async throws -> ScenarioResult {
+        var result = ScenarioResult(name: name, title: title, baseline: baseline, config: [
+            "levels": .array(config.levels.map { .int($0) }),
+            "requests_per_path_and_level": .int(config.requests),
+            "warmup_requests": .int(config.warmup),
+            "upstream": "serve-fake-openai (NIO), role + first content chunk at once, the rest 2 ms later",
+            "chorus": "serve-chorus --registry (openai-compatible model via libcurl) --http",
+        ])
+        let upstream = try ServerProcess.launch(subcommand: "serve-fake-openai")
+        defer { upstream.stop() }
+        let registry = try BenchRegistry.write(BenchRegistry.fakeOpenAI(name: "fake-gpt", port: upstream.port), name: "gateway")
+        let chorus = try ServerProcess.launch(subcommand: "serve-chorus", arguments: ["--registry", registry, "--http", "--max-calls-per-connection", "1000"])
+        defer { chorus.stop() }
+        let rpcClient = ChorusClient(host: "127.0.0.1", port: chorus.port)
+        defer { rpcClient.close() }
+        let ports = Ports(upstream: upstream.port, http: chorus.ports[1])
+
+        var details: [JSONValue] = []
+        for level in config.levels {
+            var histograms: [Path: LatencyHistogram] = [:]
+            var rates: [Path: Double] = [:]
+            for path in Path.allCases {
+                _ = try await measure(path, concurrency: level, requests: min(config.warmup, config.requests), ports: ports, rpc: rpcClient)
+                let (histogram, rate, problems) = try await measure(path, concurrency: level, requests: config.requests, ports: ports, rpc: rpcClient)
+                histograms[path] = histogram
+                rates[path] = rate
+                result.failures += problems.map { "\(path.rawValue) at \(level): \($0)" }
+                context.log("\(name): \(level) concurrent, \(path.rawValue): TTFT p50 \(Self.ms(histogram.percentile(50))) ms, p99 \(Self.ms(histogram.percentile(99))) ms, \(Table.format(rate)) calls/s")
+            }
+            let direct = histograms[.direct]!
+            for path in [Path.rpc, .sse] {
+                let chorusHistogram = histograms[path]!
+                let tag = "\(level) concurrent, \(path.rawValue.uppercased())"
+                let p50 = Metric("\(tag): TTFT p50", unit: "ms", better: .lower, chorus: chorusHistogram.percentile(50).map { $0 / 1000 }, baseline: direct.percentile(50).map { $0 / 1000 })
+                let p99 = Metric("\(tag): TTFT p99", unit: "ms", better: .lower, chorus: chorusHistogram.percentile(99).map { $0 / 1000 }, baseline: direct.percentile(99).map { $0 / 1000 })
+                let added50 = p50.chorus.flatMap { c in p50.baseline.map { c - $0 } }
+                let added99 = p99.chorus.flatMap { c in p99.baseline.map { c - $0 } }
+                result.metrics += [
+                    p50, p99,
+                    Metric("\(tag): added p50", unit: "ms", better: .lower, chorus: added50, baseline: nil),
+                    Metric("\(tag): added p99", unit: "ms", better: .lower, chorus: added99, baseline: nil),
+                    Metric("\(tag): streaming calls/s", unit: "1/s", better: .higher, chorus: rates[path], baseline: rates[.direct]),
+                ]
+                result.targets.append(Target(
+                    description: "\(tag): added TTFT p50 < 0.5 ms and p99 < 2 ms",
+                    actual: "p50 +\(added50.map { String(format: "%.3f", $0) } ?? "-") ms, p99 +\(added99.map { String(format: "%.3f", $0) } ?? "-") ms",
+                    met: (added50.map { $0 < 0.5 } ?? false) && (added99.map { $0 < 2 } ?? false)
+                ))
+            }
+            details.append([
+                "concurrency": .int(level),
+                "direct": direct.summaryMilliseconds,
+                "rpc": histograms[.rpc]!.summaryMilliseconds,
+                "sse": histograms[.sse]!.summaryMilliseconds,
+                "calls_per_second": ["direct": .optional(rates[.direct]), "rpc": .optional(rates[.rpc]), "sse": .optional(rates[.sse])],
+            ])
+        }
+        if !chorus.isRunning { result.failures.append("chorus server exited") }
+        if !upstream.isRunning { result.failures.append("fake upstream exited") }
+        result.details = ["levels": .array(details)]
+        return result
+    }
+
+    struct Ports: Sendable {
+        var upstream: Int
+        var http: Int
+    }
+
+    static func ms(_ micros: Double?) -> String { micros.map { String(format: "%.3f", $0 / 1000) } ?? "-" }
+
+    /// `requests` calls over `concurrency` workers; TTFT histogram, calls/s, problems.
+    private func measure(_ path: Path, concurrency: Int, requests: Int, ports: Ports, rpc: ChorusClient) async throws -> (LatencyHistogram, Double, [String]) {
+        let total = Locked((histogram: LatencyHistogram(), problems: [String]()))
+        let clock = ContinuousClock()
+        let started = clock.now
+        await withTaskGroup(of: Void.self) { group in
+            for worker in 0..<concurrency {
+                let count = requests / concurrency + (worker < requests % concurrency ? 1 : 0)
+                group.addTask {
+                    var histogram = LatencyHistogram()
+                    var problems: [String] = []
+                    do {
+                        switch path {
+                        case .direct:
+                            try await HTTPConnection.with(port: ports.upstream) { connection in
+                                for _ in 0..<count { try await Self.direct(connection, into: &histogram, problems: &problems) }
+                            }
+                        case .sse:
+                            // A fresh connection per call, timed from the connect: the bridge watches
+                            // each SSE request's connection for the client leaving, and Hummingbird
+                            // closes such a connection after the response (no keep-alive).
+                            for _ in 0..<count { try await Self.sse(port: ports.http, into: &histogram, problems: &problems) }
+                        case .rpc:
+                            for _ in 0..<count { try await Self.rpc(rpc, into: &histogram, problems: &problems) }
+                        }
+                    } catch {
+                        problems.append("worker \(worker): \(error)")
+                    }
+                    total.withLock { total in
+                        total.histogram.merge(histogram)
+                        if total.problems.count < 10 { total.problems += problems.prefix(10 - total.problems.count) }
+                    }
+                }
+            }
+        }
+        let wall = (clock.now - started).secondsDouble
+        let totals = total.withLock { $0 }
+        return (totals.histogram, Double(requests) / wall, totals.problems)
+    }
+
+    static let directBody = #"{"model":"gpt-4o","stream":true,"stream_options":{"include_usage":true},"messages":[{"role":"user","content":"What happens in the video?"}]}"#
+    static let firstContent = Array(#""content":"Hello""#.utf8)
+    static let textEvent = Array(#""event_type":"text_generation""#.utf8)
+
+    static func direct(_ connection: HTTPConnection, into histogram: inout LatencyHistogram, problems: inout [String]) async throws {
+        let started = ContinuousClock.now
+        var firstAt: ContinuousClock.Instant?
+        var sawDone = false
+        let head = try await connection.request(.POST, "/v1/chat/completions", json: directBody, headers: [("Authorization", "Bearer sk-bench")]) { chunk in
+            if firstAt == nil, chunk.contains(firstContent) { firstAt = .now }
+            if chunk.contains(Array("data: [DONE]".utf8)) { sawDone = true }
+        }
+        guard head.status == .ok, let firstAt, sawDone else {
+            problems.append("direct: HTTP \(head.status.code), first content \(firstAt != nil), [DONE] \(sawDone)")
+            return
+        }
+        histogram.record(micros: (firstAt - started).microseconds)
+    }
+
+    static let chorusQuery = "What happens in the video?"
+
+    static func sse(port: Int, into histogram: inout LatencyHistogram, problems: inout [String]) async throws {
+        let started = ContinuousClock.now
+        var firstAt: ContinuousClock.Instant?
+        var scanner = SSEScanner()
+        var errors = 0
+        let head = try await HTTPConnection.with(port: port) { connection in
+            try await connection.request(.POST, "/api/analyze/stream/parallel", json: #"{"query": "\#(chorusQuery)", "models": ["fake-gpt"]}"#) { chunk in
+                scanner.feed(chunk) { id, event in
+                    if firstAt == nil, SSEScanner.contains(event, textEvent) { firstAt = .now }
+                    if SSEScanner.contains(event, Array(#""event_type":"error""#.utf8)) { errors += 1 }
+                }
+            }
+        }
+        guard head.status == .ok, let firstAt, scanner.done, errors == 0 else {
+            problems.append("sse: HTTP \(head.status.code), first text \(firstAt != nil), [DONE] \(scanner.done), \(errors) error events")
+            return
+        }
+        histogram.record(micros: (firstAt - started).microseconds)
+    }
+
+    static func rpc(_ client: ChorusClient, into histogram: inout LatencyHistogram, problems: inout [String]) async throws {
+        let started = ContinuousClock.now
+        var firstAt: ContinuousClock.Instant?
+        var completed = false
+        for try await event in client.analyze(AnalyzeRequest(query: chorusQuery, models: ["fake-gpt"])) {
+            switch event.payload {
+            case .textGeneration: if firstAt == nil { firstAt = .now }
+            case .error(let error): problems.append("rpc: \(error.model) \(error.code) \(error.message)")
+            case .complete: completed = true
+            default: break
+            }
+        }
+        guard let firstAt, completed else {
+            problems.append("rpc: first text \(firstAt != nil), complete \(completed)")
+            return
+        }
+        histogram.record(micros: (firstAt - started).microseconds)
+    }
+}
+
+extension Duration {
+    var microseconds: Int64 {
+        let (seconds, attoseconds) = components
+        return seconds * 1_000_000 + attoseconds / 1_000_000_000_000
+    }
+}

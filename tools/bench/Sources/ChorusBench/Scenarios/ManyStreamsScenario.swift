@@ -1,0 +1,216 @@
+import BenchKit
+import ChorusCore
+import ChorusRPCClient
+import Synchronization
+
+/// Benchmark 2: thousands of concurrent Analyze calls, each on three demo models streaming at a
+/// realistic token rate (50 chunks/s per model by default).
+///
+/// Measured: the delay from the provider yielding a chunk (the orchestrator stamps
+/// `timestamp_micros` when the provider writes it) to this client receiving the event, p50/p99;
+/// the server's RSS (idle, while every call runs, peak) and RSS per call; the event rate actually
+/// delivered. Calls start over a ramp so they are all running together for most of their answer;
+/// 100 calls share one connection (the server's default limit), like many backends with one
+/// connection each. Client and server share the machine's two cores.
+struct ManyStreamsScenario: Scenario {
+    struct Level: Sendable {
+        var calls: Int
+        var chunksPerSecond: Int
+    }
+
+    struct Config: Sendable {
+        var levels = [Level(calls: 1_000, chunksPerSecond: 50), Level(calls: 10_000, chunksPerSecond: 50)]
+        /// How long each model streams.
+        var answerSeconds = 12.0
+        /// Calls are started evenly over this many seconds.
+        var rampSeconds = 3.0
+        var firstChunkMs = 200
+        var callsPerConnection = 100
+        static let smoke = Config(levels: [Level(calls: 50, chunksPerSecond: 50)], answerSeconds: 1, rampSeconds: 0.2)
+    }
+
+    var config: Config
+    let name = "many-streams"
+    let title = "concurrent Analyze calls × 3 demo models at a realistic token rate"
+    let baseline = "target"
+
+    func run(_ context: ScenarioContext) async throws -> ScenarioResult {
+        var result = ScenarioResult(name: name, title: title, baseline: baseline, config: [
+            "levels": .array(config.levels.map { ["calls": .int($0.calls), "chunks_per_second_per_model": .int($0.chunksPerSecond)] }),
+            "models_per_call": 3,
+            "answer_seconds": .number(config.answerSeconds),
+            "ramp_seconds": .number(config.rampSeconds),
+            "first_chunk_ms": .int(config.firstChunkMs),
+            "calls_per_connection": .int(config.callsPerConnection),
+            "delay": "client receive time − event timestamp_micros (stamped when the provider yields the chunk), same host clock",
+        ])
+        var levelDetails: [JSONValue] = []
+        for level in config.levels {
+            let measured = try await measure(level, context: context)
+            result.failures += measured.failures
+            levelDetails.append(measured.json)
+            let tag = "\(level.calls) calls"
+            result.metrics += [
+                Metric("\(tag): delay p50", unit: "ms", better: .lower, chorus: measured.delay.percentile(50).map { $0 / 1000 }, baseline: nil),
+                Metric("\(tag): delay p99", unit: "ms", better: .lower, chorus: measured.delay.percentile(99).map { $0 / 1000 }, baseline: nil),
+                Metric("\(tag): delay max", unit: "ms", better: .lower, chorus: measured.delay.count > 0 ? Double(measured.delay.maximum) / 1000 : nil, baseline: nil),
+                Metric("\(tag): events/s delivered", unit: "1/s", better: .higher, chorus: measured.eventsPerSecond, baseline: measured.offeredEventsPerSecond, note: "baseline column: the offered rate"),
+                Metric("\(tag): server RSS, all running", unit: "MB", better: .lower, chorus: measured.steadyRSS.map { Double($0) / 1e6 }, baseline: nil),
+                Metric("\(tag): server peak RSS", unit: "MB", better: .lower, chorus: measured.peakRSS.map { Double($0) / 1e6 }, baseline: nil),
+                Metric("\(tag): RSS per call", unit: "KB", better: .lower, chorus: measured.rssPerCall.map { $0 / 1e3 }, baseline: nil),
+                Metric("\(tag): server CPU", unit: "cores", better: .lower, chorus: measured.serverCores, baseline: nil),
+            ]
+            if level.calls >= 10_000 {
+                result.targets.append(Target(
+                    description: "\(level.calls) concurrent calls under 1 GiB server RSS",
+                    actual: measured.peakRSS.map { String(format: "%.0f MB peak", Double($0) / 1e6) } ?? "-",
+                    met: measured.peakRSS.map { $0 < 1 << 30 } ?? false
+                ))
+            }
+            if level.calls == 1_000 {
+                result.targets.append(Target(
+                    description: "p99 added delay under 5 ms at 1,000 calls",
+                    actual: measured.delay.percentile(99).map { String(format: "%.2f ms", $0 / 1000) } ?? "-",
+                    met: measured.delay.percentile(99).map { $0 < 5_000 } ?? false
+                ))
+            }
+        }
+        result.details = ["levels": .array(levelDetails)]
+        return result
+    }
+
+    struct Measured {
+        var level: Level
+        var delay = LatencyHistogram()
+        var idleRSS: Int?
+        var steadyRSS: Int?
+        var peakRSS: Int?
+        var eventsPerSecond: Double?
+        var offeredEventsPerSecond: Double
+        var serverCores: Double?
+        var completedCalls = 0
+        var failures: [String] = []
+        var samples: [RSSSampler.Sample] = []
+
+        var rssPerCall: Double? {
+            guard let idleRSS, let steadyRSS else { return nil }
+            return Double(steadyRSS - idleRSS) / Double(level.calls)
+        }
+
+        var json: JSONValue {
+            [
+                "calls": .int(level.calls),
+                "chunks_per_second_per_model": .int(level.chunksPerSecond),
+                "completed_calls": .int(completedCalls),
+                "delay": delay.summaryMilliseconds,
+                "events_per_second_delivered": .optional(eventsPerSecond),
+                "events_per_second_offered": .number(offeredEventsPerSecond),
+                "server_cpu_cores": .optional(serverCores),
+                "idle_rss_bytes": .optional(idleRSS.map(Double.init)),
+                "steady_rss_bytes": .optional(steadyRSS.map(Double.init)),
+                "peak_rss_bytes": .optional(peakRSS.map(Double.init)),
+                "rss_per_call_bytes": .optional(rssPerCall),
+                "rss_samples": .array(samples.map { ["t": .number(($0.t * 1000).rounded() / 1000), "rss_bytes": .int($0.rssBytes), "phase": .string($0.phase)] }),
+            ]
+        }
+    }
+
+    private func measure(_ level: Level, context: ScenarioContext) async throws -> Measured {
+        let intervalMs = max(1, 1000 / level.chunksPerSecond)
+        let words = max(1, Int(config.answerSeconds * Double(level.chunksPerSecond)))
+        let models = (1...3).map { BenchRegistry.DemoModel(name: "demo\($0)", firstChunkMs: config.firstChunkMs, intervalMs: intervalMs, words: words) }
+        let registry = try BenchRegistry.write(BenchRegistry.demo(models), name: "many-streams")
+        let server = try ServerProcess.launch(subcommand: "serve-chorus", arguments: ["--registry", registry, "--max-calls-per-connection", "\(config.callsPerConnection)"])
+        defer { server.stop() }
+        let names = models.map(\.name)
+        let connections = (level.calls + config.callsPerConnection - 1) / config.callsPerConnection
+        let clients = (0..<connections).map { _ in ChorusClient(host: "127.0.0.1", port: server.port) }
+        defer { for client in clients { client.close() } }
+
+        var measured = Measured(level: level, offeredEventsPerSecond: Double(level.calls * 3 * level.chunksPerSecond))
+        // Open every connection first (one warm-up call each) so the ramp measures calls, not connects.
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for client in clients {
+                group.addTask { _ = try await client.health() }
+            }
+            try await group.waitForAll()
+        }
+        _ = ProcStats.resetPeakRSS(pid: server.pid)
+        measured.idleRSS = ProcStats.rssBytes(pid: server.pid)
+        let sampler = RSSSampler(pid: server.pid, interval: 0.1)
+        sampler.mark("ramp")
+        sampler.start()
+        context.log("\(name): \(level.calls) calls × 3 models at \(level.chunksPerSecond) chunks/s for \(config.answerSeconds) s over \(connections) connections")
+
+        let clock = ContinuousClock()
+        let started = clock.now
+        let cpu0 = ProcStats.cpuSeconds(pid: server.pid)
+        let total = Locked((histogram: LatencyHistogram(), completed: 0, textEvents: 0, firstText: Int64.max, lastText: Int64.min, problems: [String]()))
+        let rampNanos = Int64(config.rampSeconds * 1e9)
+        let allRunningAt = started + .nanoseconds(rampNanos) + .milliseconds(config.firstChunkMs + 500)
+        let steadyProbe = Task {
+            try? await Task.sleep(until: allRunningAt)
+            sampler.mark("all running")
+            return ProcStats.rssBytes(pid: server.pid)
+        }
+        await withTaskGroup(of: Void.self) { group in
+            for index in 0..<level.calls {
+                let client = clients[index % clients.count]
+                let startAt = started + .nanoseconds(rampNanos * Int64(index) / Int64(max(level.calls, 1)))
+                group.addTask {
+                    try? await Task.sleep(until: startAt)
+                    var histogram = LatencyHistogram()
+                    var texts = 0
+                    var first = Int64.max
+                    var last = Int64.min
+                    var problem: String?
+                    var completed = false
+                    do {
+                        for try await event in client.analyze(AnalyzeRequest(query: "many streams call \(index)", models: names)) {
+                            switch event.payload {
+                            case .textGeneration:
+                                let now = unixMicrosNow()
+                                histogram.record(micros: now - event.timestampMicros)
+                                texts += 1
+                                first = min(first, now)
+                                last = max(last, now)
+                            case .error(let error): problem = "call \(index): \(error.model) \(error.code) \(error.message)"
+                            case .complete: completed = true
+                            default: break
+                            }
+                        }
+                    } catch {
+                        problem = "call \(index) failed: \(error)"
+                    }
+                    if !completed, problem == nil { problem = "call \(index) ended without complete" }
+                    if texts != 3 * words, problem == nil { problem = "call \(index) got \(texts) text events, expected \(3 * words)" }
+                    total.withLock { total in
+                        total.histogram.merge(histogram)
+                        total.textEvents += texts
+                        total.firstText = min(total.firstText, first)
+                        total.lastText = max(total.lastText, last)
+                        if completed { total.completed += 1 }
+                        if let problem, total.problems.count < 20 { total.problems.append(problem) }
+                    }
+                }
+            }
+        }
+        let wall = (clock.now - started).secondsDouble
+        let cpu1 = ProcStats.cpuSeconds(pid: server.pid)
+        measured.steadyRSS = await steadyProbe.value
+        sampler.mark("done")
+        measured.samples = sampler.stop()
+        measured.peakRSS = ProcStats.peakRSSBytes(pid: server.pid)
+        if let cpu0, let cpu1 { measured.serverCores = (cpu1 - cpu0) / wall }
+        let totals = total.withLock { $0 }
+        measured.delay = totals.histogram
+        measured.completedCalls = totals.completed
+        if totals.lastText > totals.firstText {
+            measured.eventsPerSecond = Double(totals.textEvents) / (Double(totals.lastText - totals.firstText) / 1e6)
+        }
+        measured.failures = totals.problems.map { "\(level.calls) calls: \($0)" }
+        if !server.isRunning { measured.failures.append("\(level.calls) calls: chorus server exited") }
+        context.log("\(name): \(level.calls) calls: \(totals.completed) completed in \(String(format: "%.1f", wall)) s; delay p50 \(measured.delay.percentile(50).map { String(format: "%.2f", $0 / 1000) } ?? "-") ms, p99 \(measured.delay.percentile(99).map { String(format: "%.2f", $0 / 1000) } ?? "-") ms; RSS idle \((measured.idleRSS ?? 0) / 1_000_000) MB, all running \((measured.steadyRSS ?? 0) / 1_000_000) MB, peak \((measured.peakRSS ?? 0) / 1_000_000) MB")
+        return measured
+    }
+}
