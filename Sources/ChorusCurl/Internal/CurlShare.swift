@@ -45,6 +45,8 @@ final class CurlShare: @unchecked Sendable {
     private let lock = NSLock()
     /// Guarded by `lock`; least recently used first.
     private var idle: [IdleHandle] = []
+    /// URL → pool key; a gateway calls the same few URLs over and over (guarded by `lock`).
+    private var origins: [String: String] = [:]
 
     init(maxIdleHandles: Int) {
         self.maxIdleHandles = max(0, maxIdleHandles)
@@ -141,6 +143,22 @@ final class CurlShare: @unchecked Sendable {
 
     /// The pool key for `url`: scheme, host and port, the parts that decide which connection
     /// curl can reuse (proxies come from the environment, per origin).
+    /// The pool key of `url`, parsed once per distinct URL.
+    func origin(of url: String) -> String {
+        lock.lock()
+        if let known = origins[url] {
+            lock.unlock()
+            return known
+        }
+        lock.unlock()
+        let origin = CurlShare.origin(of: url)
+        lock.lock()
+        if origins.count >= 256 { origins.removeAll(keepingCapacity: true) }
+        origins[url] = origin
+        lock.unlock()
+        return origin
+    }
+
     static func origin(of url: String) -> String {
         // A plain scan instead of URLComponents (Foundation's parser showed up on the
         // first-token path): scheme://[userinfo@]host[:port][/?#...].

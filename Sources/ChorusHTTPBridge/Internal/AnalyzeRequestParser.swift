@@ -6,41 +6,45 @@ import Hummingbird
 /// every error. Model names are checked by the service (it knows the registry).
 enum AnalyzeRequestParser {
     static func parse(json bytes: [UInt8]) throws -> AnalyzeRequest {
-        let object: Any
-        do {
-            object = try JSONSerialization.jsonObject(with: Data(bytes), options: [.fragmentsAllowed])
-        } catch {
+        // JSONNode rather than JSONSerialization: strict, and no Foundation boxing per request.
+        guard let body = JSONNode.parse(bytes) else {
             throw BridgeError(.badRequest, .invalidArgument, "request body is not valid JSON")
         }
-        guard let body = object as? [String: Any] else {
+        guard case .object = body else {
             throw BridgeError(.badRequest, .invalidArgument, "request body must be a JSON object")
         }
         guard let rawQuery = body["query"] else {
             throw BridgeError(.badRequest, .invalidArgument, "field 'query' is required")
         }
-        guard let query = rawQuery as? String else {
+        guard let query = rawQuery.string else {
             throw BridgeError(.badRequest, .invalidArgument, "field 'query' must be a string")
         }
         var models: [String] = []
-        if let rawModels = body["models"], !(rawModels is NSNull) {
-            guard let list = rawModels as? [Any], list.allSatisfy({ $0 is String }) else {
+        if let rawModels = body["models"], !rawModels.isNull {
+            guard let list = rawModels.array?.compactMap(\.string), list.count == rawModels.array?.count else {
                 throw BridgeError(.badRequest, .invalidArgument, "field 'models' must be an array of model names")
             }
-            models = list.map { $0 as! String }
+            models = list
         }
         func string(_ key: String) throws -> String? {
-            guard let value = body[key], !(value is NSNull) else { return nil }
-            guard let string = value as? String else {
+            guard let value = body[key], !value.isNull else { return nil }
+            guard let string = value.string else {
                 throw BridgeError(.badRequest, .invalidArgument, "field '\(key)' must be a string")
             }
             return string
         }
         var options = AnalyzeOptions()
-        if let rawOptions = body["options"], !(rawOptions is NSNull) {
-            guard let dictionary = rawOptions as? [String: Any] else {
+        if let rawOptions = body["options"], !rawOptions.isNull {
+            guard case .object = rawOptions else {
                 throw BridgeError(.badRequest, .invalidArgument, "field 'options' must be an object")
             }
-            options = try parseOptions(dictionary)
+            options = try parseOptions { key in
+                guard let value = rawOptions[key], !value.isNull else { return nil }
+                guard let number = value.double else {
+                    throw BridgeError(.badRequest, .invalidArgument, "field 'options.\(key)' must be a number")
+                }
+                return number
+            }
         }
         return AnalyzeRequest(
             query: query,
@@ -51,14 +55,8 @@ enum AnalyzeRequestParser {
         )
     }
 
-    static func parseOptions(_ options: [String: Any]) throws -> AnalyzeOptions {
-        func number(_ key: String) throws -> Double? {
-            guard let value = options[key], !(value is NSNull) else { return nil }
-            guard let number = value as? NSNumber, !(value is Bool), number.doubleValue.isFinite else {
-                throw BridgeError(.badRequest, .invalidArgument, "field 'options.\(key)' must be a number")
-            }
-            return number.doubleValue
-        }
+    /// The options, reading each numeric field through `number` (nil when absent).
+    static func parseOptions(_ number: (String) throws -> Double?) throws -> AnalyzeOptions {
         var result = AnalyzeOptions()
         if let timeout = try number("model_timeout_ms") {
             guard timeout > 0 else { throw BridgeError(.badRequest, .invalidArgument, "field 'options.model_timeout_ms' must be positive") }
@@ -87,17 +85,13 @@ enum AnalyzeRequestParser {
         let models = parameters.getAll("models").flatMap { $0.split(separator: ",") }
             .map { $0.trimmingCharacters(in: .whitespaces) }
             .filter { !$0.isEmpty }
-        var options = AnalyzeOptions()
-        var raw: [String: Any] = [:]
-        for key in ["model_timeout_ms", "max_output_tokens", "temperature"] {
-            if let value = parameters.get(key) {
-                guard let number = Double(value) else {
-                    throw BridgeError(.badRequest, .invalidArgument, "query parameter '\(key)' must be a number")
-                }
-                raw[key] = NSNumber(value: number)
+        let options = try parseOptions { key in
+            guard let value = parameters.get(key) else { return nil }
+            guard let number = Double(value), number.isFinite else {
+                throw BridgeError(.badRequest, .invalidArgument, "query parameter '\(key)' must be a number")
             }
+            return number
         }
-        if !raw.isEmpty { options = try parseOptions(raw) }
         return AnalyzeRequest(
             query: query,
             models: models,

@@ -4,8 +4,8 @@ public import ChorusCore
 /// a configurable latency profile, and misbehaves on request for tests.
 ///
 /// The answer depends only on the model name and the query (directives removed): a stable FNV-1a hash
-/// of both seeds the generator, so the same question gets the same answer in every process. Delays use
-/// `Task.sleep`, so cancellation stops the provider at once.
+/// of both seeds the generator, so the same question gets the same answer in every process. Delays
+/// wait on the shared ``DemoTicker`` (millisecond ticks); cancellation stops the provider at once.
 ///
 /// Misbehaviour comes from the ``DemoProfile`` (``DemoProfile/failure``, ``DemoProfile/stallAfterChunks``,
 /// ``DemoProfile/cutoffAfterChunks``) or from directives in the query, which win over the profile; see
@@ -66,11 +66,8 @@ public struct DemoProvider: ModelProvider {
     }
 
     private static func pause(_ delay: Duration) async throws {
-        if delay > .zero {
-            try await Task.sleep(for: delay)
-        } else {
-            try Task.checkCancellation()
-        }
+        // One shared timer for every demo stream (see DemoTicker), not one Task.sleep each.
+        try await DemoTicker.shared.sleep(for: delay)
     }
 }
 

@@ -11,7 +11,7 @@ import Synchronization
 ///    runs both on the same service: events/s and server CPU per event; the ratio SSE / RPC is the
 ///    bridge's cost over the binary protocol.
 /// 2. Concurrent SSE clients on one core: the server process is pinned to CPU 0 (`taskset`), the
-///    clients run on the other core; C clients each stream one call of 3 demo models at 50
+///    clients run on the other core; C clients each stream one call of 3 demo models at 20
 ///    chunks/s. Reported per level: delivered events/s, delay p50/p99 (event `timestamp`, stamped
 ///    when the provider yields, to receipt), server CPU and RSS.
 struct SSEBridgeScenario: Scenario {
@@ -19,7 +19,7 @@ struct SSEBridgeScenario: Scenario {
         var events = 300_000
         var runs = 3
         var clientLevels = [250, 500, 1_000]
-        var chunksPerSecond = 50
+        var chunksPerSecond = 20
         var answerSeconds = 8.0
         var rampSeconds = 2.0
         static let smoke = Config(events: 5_000, runs: 1, clientLevels: [20], answerSeconds: 0.5, rampSeconds: 0.1)
