@@ -151,7 +151,7 @@ struct ManyStreamsScenario: Scenario {
         let clock = ContinuousClock()
         let started = clock.now
         let cpu0 = ProcStats.cpuSeconds(pid: server.pid)
-        let total = Locked((histogram: LatencyHistogram(), completed: 0, textEvents: 0, firstText: Int64.max, lastText: Int64.min, problems: [String]()))
+        let total = Locked(DeliveryTally())
         let rampNanos = Int64(config.rampSeconds * 1e9)
         let allRunningAt = started + .nanoseconds(rampNanos) + .milliseconds(config.firstChunkMs + 500)
         let steadyProbe = Task {
@@ -165,21 +165,13 @@ struct ManyStreamsScenario: Scenario {
                 let startAt = started + .nanoseconds(rampNanos * Int64(index) / Int64(max(level.calls, 1)))
                 group.addTask {
                     try? await Task.sleep(until: startAt)
-                    var histogram = LatencyHistogram()
-                    var texts = 0
-                    var first = Int64.max
-                    var last = Int64.min
+                    var tally = DeliveryTally()
                     var problem: String?
                     var completed = false
                     do {
                         for try await event in client.analyze(AnalyzeRequest(query: "many streams call \(index)", models: names)) {
                             switch event.payload {
-                            case .textGeneration:
-                                let now = unixMicrosNow()
-                                histogram.record(micros: now - event.timestampMicros)
-                                texts += 1
-                                first = min(first, now)
-                                last = max(last, now)
+                            case .textGeneration: tally.text(stampedAt: event.timestampMicros, receivedAt: unixMicrosNow())
                             case .error(let error): problem = "call \(index): \(error.model) \(error.code) \(error.message)"
                             case .complete: completed = true
                             default: break
@@ -189,15 +181,9 @@ struct ManyStreamsScenario: Scenario {
                         problem = "call \(index) failed: \(error)"
                     }
                     if !completed, problem == nil { problem = "call \(index) ended without complete" }
-                    if texts != 3 * words, problem == nil { problem = "call \(index) got \(texts) text events, expected \(3 * words)" }
-                    total.withLock { total in
-                        total.histogram.merge(histogram)
-                        total.textEvents += texts
-                        total.firstText = min(total.firstText, first)
-                        total.lastText = max(total.lastText, last)
-                        if completed { total.completed += 1 }
-                        if let problem, total.problems.count < 20 { total.problems.append(problem) }
-                    }
+                    if tally.textEvents != 3 * words, problem == nil { problem = "call \(index) got \(tally.textEvents) text events, expected \(3 * words)" }
+                    tally.finish(problem: problem)
+                    total.withLock { $0.merge(tally) }
                 }
             }
         }
@@ -208,12 +194,10 @@ struct ManyStreamsScenario: Scenario {
         measured.samples = sampler.stop()
         measured.peakRSS = ProcStats.peakRSSBytes(pid: server.pid)
         if let cpu0, let cpu1 { measured.serverCores = (cpu1 - cpu0) / wall }
-        let totals = total.withLock { $0 }
-        measured.delay = totals.histogram
+        let totals = total.value
+        measured.delay = totals.delay
         measured.completedCalls = totals.completed
-        if totals.lastText > totals.firstText {
-            measured.eventsPerSecond = Double(totals.textEvents) / (Double(totals.lastText - totals.firstText) / 1e6)
-        }
+        measured.eventsPerSecond = totals.eventsPerSecond
         measured.failures = totals.problems.map { "\(level.calls) calls: \($0)" }
         if !server.isRunning { measured.failures.append("\(level.calls) calls: chorus server exited") }
         context.log("\(name): \(level.calls) calls: \(totals.completed) completed in \(String(format: "%.1f", wall)) s; delay p50 \(measured.delay.percentile(50).map { String(format: "%.2f", $0 / 1000) } ?? "-") ms, p99 \(measured.delay.percentile(99).map { String(format: "%.2f", $0 / 1000) } ?? "-") ms; RSS idle \((measured.idleRSS ?? 0) / 1_000_000) MB, all running \((measured.steadyRSS ?? 0) / 1_000_000) MB, peak \((measured.peakRSS ?? 0) / 1_000_000) MB")

@@ -126,7 +126,7 @@ struct SSEBridgeScenario: Scenario {
             let httpPort = server.ports[1]
             let idleRSS = ProcStats.rssBytes(pid: server.pid)
             _ = ProcStats.resetPeakRSS(pid: server.pid)
-            let total = Locked((histogram: LatencyHistogram(), textEvents: 0, completed: 0, first: Int64.max, last: Int64.min, problems: [String]()))
+            let total = Locked(DeliveryTally())
             let clock = ContinuousClock()
             let started = clock.now
             let cpu0 = ProcStats.cpuSeconds(pid: server.pid)
@@ -137,10 +137,7 @@ struct SSEBridgeScenario: Scenario {
                     let startAt = started + .nanoseconds(rampNanos * Int64(index) / Int64(clients))
                     group.addTask {
                         try? await Task.sleep(until: startAt)
-                        var histogram = LatencyHistogram()
-                        var texts = 0
-                        var first = Int64.max
-                        var last = Int64.min
+                        var tally = DeliveryTally()
                         var problem: String?
                         var done = false
                         do {
@@ -151,10 +148,7 @@ struct SSEBridgeScenario: Scenario {
                                     let now = unixMicrosNow()
                                     scanner.feed(chunk) { id, event in
                                         guard id != nil, SSEScanner.contains(event, textMarker) else { return }
-                                        if let stamp = SSEScanner.timestampMicros(of: event) { histogram.record(micros: now - stamp) }
-                                        texts += 1
-                                        first = min(first, now)
-                                        last = max(last, now)
+                                        tally.text(stampedAt: SSEScanner.timestampMicros(of: event), receivedAt: now)
                                     }
                                 }
                                 if head.status != .ok { problem = "client \(index): HTTP \(head.status.code)" }
@@ -164,32 +158,26 @@ struct SSEBridgeScenario: Scenario {
                             problem = "client \(index): \(error)"
                         }
                         if problem == nil, !done { problem = "client \(index): no [DONE]" }
-                        if problem == nil, texts != 3 * words { problem = "client \(index): \(texts) text events, expected \(3 * words)" }
-                        total.withLock { total in
-                            total.histogram.merge(histogram)
-                            total.textEvents += texts
-                            total.first = min(total.first, first)
-                            total.last = max(total.last, last)
-                            if problem == nil { total.completed += 1 }
-                            if let problem, total.problems.count < 10 { total.problems.append(problem) }
-                        }
+                        if problem == nil, tally.textEvents != 3 * words { problem = "client \(index): \(tally.textEvents) text events, expected \(3 * words)" }
+                        tally.finish(problem: problem)
+                        total.withLock { $0.merge(tally, maxProblems: 10) }
                     }
                 }
             }
             let wall = (clock.now - started).secondsDouble
             let cores = ProcStats.cpuSeconds(pid: server.pid).flatMap { after in cpu0.map { (after - $0) / wall } }
             let peak = ProcStats.peakRSSBytes(pid: server.pid)
-            let totals = total.withLock { $0 }
-            let rate = totals.last > totals.first ? Double(totals.textEvents) / (Double(totals.last - totals.first) / 1e6) : nil
+            let totals = total.value
+            let rate = totals.eventsPerSecond
             let offered = Double(clients * 3 * config.chunksPerSecond)
             result.failures += totals.problems.map { "\(clients) SSE clients: \($0)" }
             if !server.isRunning { result.failures.append("\(clients) SSE clients: server exited") }
-            context.log("\(name): \(clients) SSE clients on one core: \(totals.completed) complete, \(rate.map(Table.format) ?? "-") events/s of \(Table.format(offered)) offered, delay p50 \(totals.histogram.percentile(50).map { String(format: "%.2f", $0 / 1000) } ?? "-") ms p99 \(totals.histogram.percentile(99).map { String(format: "%.2f", $0 / 1000) } ?? "-") ms, server \(cores.map { String(format: "%.2f", $0) } ?? "?") cores, peak RSS \((peak ?? 0) / 1_000_000) MB")
+            context.log("\(name): \(clients) SSE clients on one core: \(totals.completed) complete, \(rate.map(Table.format) ?? "-") events/s of \(Table.format(offered)) offered, delay p50 \(totals.delay.percentile(50).map { String(format: "%.2f", $0 / 1000) } ?? "-") ms p99 \(totals.delay.percentile(99).map { String(format: "%.2f", $0 / 1000) } ?? "-") ms, server \(cores.map { String(format: "%.2f", $0) } ?? "?") cores, peak RSS \((peak ?? 0) / 1_000_000) MB")
             let tag = "\(clients) SSE clients, 1 core"
             result.metrics += [
                 Metric("\(tag): events/s delivered", unit: "1/s", better: .higher, chorus: rate, baseline: offered, note: "baseline column: offered rate"),
-                Metric("\(tag): delay p50", unit: "ms", better: .lower, chorus: totals.histogram.percentile(50).map { $0 / 1000 }, baseline: nil),
-                Metric("\(tag): delay p99", unit: "ms", better: .lower, chorus: totals.histogram.percentile(99).map { $0 / 1000 }, baseline: nil),
+                Metric("\(tag): delay p50", unit: "ms", better: .lower, chorus: totals.delay.percentile(50).map { $0 / 1000 }, baseline: nil),
+                Metric("\(tag): delay p99", unit: "ms", better: .lower, chorus: totals.delay.percentile(99).map { $0 / 1000 }, baseline: nil),
                 Metric("\(tag): server CPU", unit: "cores", better: .lower, chorus: cores, baseline: nil),
                 Metric("\(tag): server peak RSS", unit: "MB", better: .lower, chorus: peak.map { Double($0) / 1e6 }, baseline: nil),
             ]
@@ -198,7 +186,7 @@ struct SSEBridgeScenario: Scenario {
                 "completed": .int(totals.completed),
                 "events_per_second_delivered": .optional(rate),
                 "events_per_second_offered": .number(offered),
-                "delay": totals.histogram.summaryMilliseconds,
+                "delay": totals.delay.summaryMilliseconds,
                 "server_cpu_cores": .optional(cores),
                 "idle_rss_bytes": .optional(idleRSS.map(Double.init)),
                 "peak_rss_bytes": .optional(peak.map(Double.init)),
