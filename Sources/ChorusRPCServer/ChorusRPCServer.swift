@@ -111,7 +111,10 @@ public final class ChorusRPCServer: Service, Sendable {
                             )
                             continue
                         }
-                        group.addTask {
+                        // The connection and all its calls prefer the connection's event loop (see
+                        // EventLoopTaskExecutor); blocking work stays on its own threads.
+                        let executor = EventLoopTaskExecutor(eventLoop: connectionChannel.channel.eventLoop)
+                        group.addTask(executorPreference: executor) {
                             await connection.run()
                             self.unregister(connection)
                         }

@@ -48,16 +48,36 @@ public struct TextStatsAccumulator: Sendable {
     public init() {}
 
     public mutating func add(_ text: String) {
-        for character in text {
-            characters += 1
-            if character.isWhitespace {
-                insideWord = false
-            } else {
-                wordCharacters += 1
-                if !insideWord {
-                    words += 1
-                    insideWord = true
-                }
+        // Every chunk of every model passes through here, so ASCII text (nearly all of it) is
+        // counted on its UTF-8 bytes; Character iteration costs a grapheme breaker and a Unicode
+        // property lookup per character. Both paths count the same: one character per grapheme
+        // ("\r\n" is one), whitespace as `Character.isWhitespace` defines it.
+        var text = text
+        let isASCII = text.withUTF8 { bytes in bytes.allSatisfy { $0 < 0x80 } }
+        guard isASCII else {
+            for character in text { count(isWhitespace: character.isWhitespace) }
+            return
+        }
+        text.withUTF8 { bytes in
+            var index = 0
+            while index < bytes.count {
+                let byte = bytes[index]
+                index += 1
+                if byte == 0x0D, index < bytes.count, bytes[index] == 0x0A { index += 1 }
+                count(isWhitespace: byte == 0x20 || (byte >= 0x09 && byte <= 0x0D))
+            }
+        }
+    }
+
+    private mutating func count(isWhitespace: Bool) {
+        characters += 1
+        if isWhitespace {
+            insideWord = false
+        } else {
+            wordCharacters += 1
+            if !insideWord {
+                words += 1
+                insideWord = true
             }
         }
     }

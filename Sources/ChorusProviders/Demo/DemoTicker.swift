@@ -21,10 +21,9 @@ final class DemoTicker: Sendable {
     }
 
     private struct State {
-        /// Millisecond tick → sleepers due then.
+        /// Millisecond tick → sleepers due then. A cancelled sleeper is looked up in the bucket of
+        /// its own tick (it knows which), so no per-sleeper index is kept.
         var buckets: [Int64: [Sleeper]] = [:]
-        /// Where each sleeper is filed, for cancellation.
-        var tickOf: [UInt64: Int64] = [:]
         var nextID: UInt64 = 0
         var driverRunning = false
         /// The tick the driver is sleeping towards (a sooner sleeper needs it woken).
@@ -53,7 +52,6 @@ final class DemoTicker: Sendable {
                 let (registered, startDriver, wake) = state.withLock { state -> (Bool, Bool, CheckedContinuation<Void, Never>?) in
                     if Task.isCancelled { return (false, false, nil) }
                     state.buckets[tick, default: []].append(Sleeper(id: id, continuation: continuation))
-                    state.tickOf[id] = tick
                     if !state.driverRunning {
                         state.driverRunning = true
                         return (true, true, nil)
@@ -75,9 +73,8 @@ final class DemoTicker: Sendable {
             }
         } onCancel: {
             let sleeper = state.withLock { state -> Sleeper? in
-                guard let tick = state.tickOf.removeValue(forKey: id),
-                    let index = state.buckets[tick]?.firstIndex(where: { $0.id == id })
-                else { return nil }
+                // Not found: the driver already took it (its resume wins over this one).
+                guard let index = state.buckets[tick]?.firstIndex(where: { $0.id == id }) else { return nil }
                 let sleeper = state.buckets[tick]!.remove(at: index)
                 if state.buckets[tick]!.isEmpty { state.buckets[tick] = nil }
                 return sleeper
@@ -91,21 +88,14 @@ final class DemoTicker: Sendable {
         while true {
             let now = ticks(at: .now, roundingUp: false)
             enum Next {
-                case wake([Sleeper])
+                case wake([[Sleeper]])
                 case wait(Int64)
                 case stop
             }
             let next = state.withLock { state -> Next in
                 let due = state.buckets.keys.filter { $0 <= now }
                 if !due.isEmpty {
-                    var sleepers: [Sleeper] = []
-                    for tick in due {
-                        for sleeper in state.buckets.removeValue(forKey: tick)! {
-                            state.tickOf[sleeper.id] = nil
-                            sleepers.append(sleeper)
-                        }
-                    }
-                    return .wake(sleepers)
+                    return .wake(due.map { state.buckets.removeValue(forKey: $0)! })
                 }
                 guard let soonest = state.buckets.keys.min() else {
                     state.driverRunning = false
@@ -118,8 +108,10 @@ final class DemoTicker: Sendable {
             switch next {
             case .stop:
                 return
-            case .wake(let sleepers):
-                for sleeper in sleepers { sleeper.continuation.resume() }
+            case .wake(let buckets):
+                for bucket in buckets {
+                    for sleeper in bucket { sleeper.continuation.resume() }
+                }
             case .wait(let tick):
                 // Sleep until the tick, or until a sooner sleeper arrives and wakes us. The timer
                 // is an unstructured task that wakes this wait only if it is still the current one

@@ -68,7 +68,11 @@ final class ClientConnection: Sendable {
         writer.write { ConnectionPreface.write(into: &$0) }
         // The read loop owns the channel for the connection's lifetime; it ends when the peer closes
         // or `close()` is called, and fails whatever is still running.
-        Task { await connection.readLoop() }
+        // It runs on the connection's event loop: a socket read and the hand-over of its frames to
+        // the calls then happen on one thread, with no hop to the global pool per read.
+        Task(executorPreference: EventLoopTaskExecutor(eventLoop: asyncChannel.channel.eventLoop)) {
+            await connection.readLoop()
+        }
         do {
             try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask { try await connection.waitForHandshake() }
