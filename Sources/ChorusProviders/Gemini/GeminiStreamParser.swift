@@ -1,5 +1,4 @@
 import ChorusCore
-import Foundation
 
 /// Decodes the body of a `streamGenerateContent?alt=sse` response incrementally.
 ///
@@ -141,10 +140,11 @@ struct GeminiStreamParser {
     // MARK: - Events
 
     private mutating func handle(data: String, into text: inout String) throws(ChorusError) {
-        let trimmed = data.trimmingCharacters(in: .whitespacesAndNewlines)
-        if trimmed.isEmpty || trimmed == "[DONE]" { return }
-        guard let value = try? JSONSerialization.jsonObject(with: Data(trimmed.utf8), options: [.fragmentsAllowed]) else {
-            throw UpstreamErrors.malformed(settings, "a JSON GenerateContentResponse in each SSE event", got: Array(trimmed.utf8))
+        let bytes = Self.trimmed(Array(data.utf8))
+        if bytes.isEmpty || bytes.elementsEqual("[DONE]".utf8) { return }
+        // JSONNode, not JSONSerialization: this runs once per streamed chunk (see JSONNode).
+        guard let value = JSONNode.parse(bytes) else {
+            throw UpstreamErrors.malformed(settings, "a JSON GenerateContentResponse in each SSE event", got: bytes)
         }
         try handle(value: value, into: &text)
     }
@@ -153,45 +153,45 @@ struct GeminiStreamParser {
     private mutating func parseJSONIfComplete(into text: inout String) throws(ChorusError) {
         guard let last = json.last(where: { !Self.isWhitespace($0) }),
             last == UInt8(ascii: "}") || last == UInt8(ascii: "]"),
-            let value = try? JSONSerialization.jsonObject(with: Data(json), options: [])
+            let value = JSONNode.parse(json),
+            value.array != nil || value.members != nil
         else { return }
         json.removeAll()
         mode = .undecided
         try handle(value: value, into: &text)
     }
 
-    private mutating func handle(value: Any, into text: inout String) throws(ChorusError) {
+    private mutating func handle(value: JSONNode, into text: inout String) throws(ChorusError) {
         if Self.isErrorObject(value) {
-            throw UpstreamErrors.inStream(settings, errorObject: value)
+            throw UpstreamErrors.inStream(settings, errorObject: value.foundationObject)
         }
-        if let array = value as? [Any] {
+        if let array = value.array {
             // The non-SSE form of the same stream: an array of responses.
             for element in array { try handle(value: element, into: &text) }
             return
         }
-        guard let response = value as? [String: Any] else {
-            throw UpstreamErrors.malformed(settings, "a JSON object", got: Array(String(describing: value).utf8))
+        guard value.members != nil else {
+            throw UpstreamErrors.malformed(settings, "a JSON object", got: value.jsonText)
         }
-        text += try handle(response: response)
+        text += try handle(response: value)
     }
 
-    private mutating func handle(response: [String: Any]) throws(ChorusError) -> String {
-        if let id = response["responseId"] as? String { responseID = id }
-        if let usage = response["usageMetadata"] as? [String: Any], let tokens = Self.int(usage["candidatesTokenCount"]) {
+    private mutating func handle(response: JSONNode) throws(ChorusError) -> String {
+        if let id = response["responseId"]?.string { responseID = id }
+        if let tokens = response["usageMetadata"]?["candidatesTokenCount"]?.lenientInt {
             outputTokens = tokens
         }
-        if let feedback = response["promptFeedback"] as? [String: Any], let reason = feedback["blockReason"] as? String {
+        if let reason = response["promptFeedback"]?["blockReason"]?.string {
             throw ChorusError(.invalidArgument, "Gemini blocked the prompt: \(reason)", retryable: false)
         }
-        guard let candidate = (response["candidates"] as? [Any])?.first as? [String: Any] else { return "" }
+        guard let candidate = response["candidates"]?[0], candidate.members != nil else { return "" }
         var text = ""
-        let parts = (candidate["content"] as? [String: Any])?["parts"] as? [Any] ?? []
-        for case let part as [String: Any] in parts {
+        for part in candidate["content"]?["parts"]?.array ?? [] {
             // Thinking summaries are not part of the answer (the SDKs' `.text` skips them too).
-            if Self.bool(part["thought"]) == true { continue }
-            if let piece = part["text"] as? String { text += piece }
+            if part["thought"]?.lenientBool == true { continue }
+            if let piece = part["text"]?.string { text += piece }
         }
-        if let reason = candidate["finishReason"] as? String {
+        if let reason = candidate["finishReason"]?.string {
             finishReason = Self.normalizedFinishReason(reason)
         }
         return text
@@ -211,22 +211,16 @@ struct GeminiStreamParser {
     }
 
     /// `{"error": …}` or `[{"error": …}]`.
-    static func isErrorObject(_ value: Any) -> Bool {
-        let object = (value as? [Any])?.first ?? value
-        return (object as? [String: Any])?["error"] != nil
+    static func isErrorObject(_ value: JSONNode) -> Bool {
+        (value[0] ?? value).has("error")
     }
 
-    static func int(_ value: Any?) -> Int? {
-        if let value = value as? Int { return value }
-        if let value = value as? NSNumber { return value.intValue }
-        if let value = value as? String { return Int(value) }
-        return nil
-    }
-
-    static func bool(_ value: Any?) -> Bool? {
-        if let value = value as? Bool { return value }
-        if let value = value as? NSNumber { return value.boolValue }
-        return nil
+    /// The bytes without leading and trailing JSON whitespace.
+    private static func trimmed(_ bytes: [UInt8]) -> [UInt8] {
+        guard let first = bytes.firstIndex(where: { !isWhitespace($0) }),
+            let last = bytes.lastIndex(where: { !isWhitespace($0) })
+        else { return [] }
+        return Array(bytes[first...last])
     }
 
     private static func isWhitespace(_ byte: UInt8) -> Bool {

@@ -1,5 +1,4 @@
 import ChorusCore
-import Foundation
 
 /// Turns the NDJSON lines of a TwelveLabs analyze stream into actions; no I/O, so every shape of
 /// line can be unit-tested without a socket.
@@ -36,42 +35,41 @@ struct TwelveLabsEventDecoder {
         return actions
     }
 
-    private func action(for object: [String: Any], line: [UInt8]) throws(ChorusError) -> Action {
-        let eventType = object["event_type"] as? String
+    private func action(for object: JSONNode, line: [UInt8]) throws(ChorusError) -> Action {
+        let eventType = object["event_type"]?.string
         switch eventType {
         case "stream_start":
-            return .started(generationID: (object["metadata"] as? [String: Any])?["generation_id"] as? String)
+            return .started(generationID: object["metadata"]?["generation_id"]?.string)
         case "text_generation":
-            guard let text = object["text"] as? String else {
+            guard let text = object["text"]?.string else {
                 throw UpstreamErrors.malformed(settings, "a text_generation line with a text string", got: line)
             }
             return .text(text)
         case "stream_end":
             return finished(object)
         case "error", "stream_error":
-            throw UpstreamErrors.inStream(settings, errorObject: object)
+            throw UpstreamErrors.inStream(settings, errorObject: object.foundationObject)
         default:
             // An error without an event type: the legacy inline `{"code","message"}` object or an
             // `{"error": …}` wrapper. Anything else is an event newer than this adapter.
-            if object["error"] is [String: Any] || object["error"] is String
-                || (object["code"] != nil && object["message"] is String)
-            {
-                throw UpstreamErrors.inStream(settings, errorObject: object)
+            let error = object["error"]
+            if error?.members != nil || error?.string != nil || (object.has("code") && object["message"]?.string != nil) {
+                throw UpstreamErrors.inStream(settings, errorObject: object.foundationObject)
             }
             return .ignored(eventType: eventType)
         }
     }
 
-    private func finished(_ object: [String: Any]) -> Action {
-        let metadata = object["metadata"] as? [String: Any]
+    private func finished(_ object: JSONNode) -> Action {
+        let metadata = object["metadata"].flatMap { $0.members != nil ? $0 : nil }
         // `usage` sits under `metadata` in the stream; the non-streaming answer has it top-level.
-        let usage = (metadata?["usage"] ?? object["usage"]) as? [String: Any]
-        let outputTokens = (usage?["output_tokens"] as? NSNumber)?.intValue
-        let reason = TwelveLabsEventDecoder.normalize(finishReason: object["finish_reason"] as? String)
-        let warning = ((object["error"] as? [String: Any])?["message"] as? String) ?? (object["error"] as? String)
+        let usage = metadata?["usage"] ?? object["usage"]
+        let outputTokens = usage?["output_tokens"].flatMap { $0.double != nil ? $0.lenientInt : nil }
+        let reason = TwelveLabsEventDecoder.normalize(finishReason: object["finish_reason"]?.string)
+        let warning = object["error"]?["message"]?.string ?? object["error"]?.string
         return .finished(
             ModelCompletion(finishReason: reason, outputTokens: outputTokens),
-            generationID: metadata?["generation_id"] as? String, warning: warning)
+            generationID: metadata?["generation_id"]?.string, warning: warning)
     }
 
     /// Chorus's finish reasons: `stop`, `length`, `content_filter`, anything else lowercased.
@@ -86,17 +84,18 @@ struct TwelveLabsEventDecoder {
 
     // MARK: JSON
 
-    private func objects(in line: [UInt8]) throws(ChorusError) -> [[String: Any]] {
-        if let object = try? JSONSerialization.jsonObject(with: Data(line)) {
-            guard let dictionary = object as? [String: Any] else {
+    private func objects(in line: [UInt8]) throws(ChorusError) -> [JSONNode] {
+        // JSONNode, not JSONSerialization: this runs once per streamed line (see JSONNode).
+        if let object = JSONNode.parse(line) {
+            guard object.members != nil else {
                 throw UpstreamErrors.malformed(settings, "one JSON object per line", got: line)
             }
-            return [dictionary]
+            return [object]
         }
         let pieces = TwelveLabsEventDecoder.topLevelObjects(line)
-        var objects: [[String: Any]] = []
+        var objects: [JSONNode] = []
         for piece in pieces {
-            guard let object = try? JSONSerialization.jsonObject(with: Data(piece)) as? [String: Any] else {
+            guard let object = JSONNode.parse(Array(piece)), object.members != nil else {
                 throw UpstreamErrors.malformed(settings, "one JSON object per line", got: line)
             }
             objects.append(object)
