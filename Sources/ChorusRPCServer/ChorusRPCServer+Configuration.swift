@@ -1,4 +1,16 @@
 extension ChorusRPCServer {
+    /// Where a connection's calls (and the models they run) execute.
+    public enum CallExecutor: String, Sendable, CaseIterable {
+        /// On the connection's event loop (see ``ChorusWire/EventLoopTaskExecutor``): no thread hop
+        /// between producing an event and writing it, and one write per loop turn for every event
+        /// produced in it. Least CPU per event. Calls of connections that share a loop share its
+        /// thread, so one call's CPU-heavy work delays the others' I/O on that loop.
+        case eventLoop = "event-loop"
+        /// On Swift's global concurrent pool: events cross to the event loop to be written, which
+        /// costs a wake-up and usually a write per event, but the loops do nothing but I/O.
+        case globalPool = "global-pool"
+    }
+
     /// Every limit of the RPC listener, each with a production default.
     public struct Configuration: Sendable {
         /// Address to bind; `127.0.0.1` keeps the server private to the machine.
@@ -30,6 +42,8 @@ extension ChorusRPCServer {
         public var drainGracePeriod: Duration
         /// When set, each connection is drained (GOAWAY) after living this long, so clients rebalance.
         public var maxConnectionAge: Duration?
+        /// Where calls run; see ``CallExecutor``.
+        public var callExecutor: CallExecutor
 
         public init(
             host: String = "127.0.0.1",
@@ -45,7 +59,8 @@ extension ChorusRPCServer {
             keepaliveInterval: Duration? = .seconds(2 * 60 * 60),
             keepaliveTimeout: Duration = .seconds(20),
             drainGracePeriod: Duration = .seconds(30),
-            maxConnectionAge: Duration? = nil
+            maxConnectionAge: Duration? = nil,
+            callExecutor: CallExecutor = .eventLoop
         ) {
             self.host = host
             self.port = port
@@ -61,6 +76,7 @@ extension ChorusRPCServer {
             self.keepaliveTimeout = keepaliveTimeout
             self.drainGracePeriod = drainGracePeriod
             self.maxConnectionAge = maxConnectionAge
+            self.callExecutor = callExecutor
         }
     }
 }

@@ -111,9 +111,12 @@ public final class ChorusRPCServer: Service, Sendable {
                             )
                             continue
                         }
-                        // The connection and all its calls prefer the connection's event loop (see
-                        // EventLoopTaskExecutor); blocking work stays on its own threads.
-                        let executor = EventLoopTaskExecutor(eventLoop: connectionChannel.channel.eventLoop)
+                        // With `.eventLoop` the connection and all its calls prefer the connection's
+                        // event loop (see EventLoopTaskExecutor); blocking work stays on its own threads.
+                        let executor: EventLoopTaskExecutor? = switch configuration.callExecutor {
+                        case .eventLoop: EventLoopTaskExecutor(eventLoop: connectionChannel.channel.eventLoop)
+                        case .globalPool: nil
+                        }
                         group.addTask(executorPreference: executor) {
                             await connection.run()
                             self.unregister(connection)

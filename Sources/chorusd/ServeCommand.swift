@@ -43,6 +43,9 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Most concurrent calls per connection. Env: CHORUS_MAX_CALLS_PER_CONNECTION. Default: 100.")
     var maxCallsPerConnection: Int?
 
+    @Option(help: "Where RPC calls run: event-loop (least CPU per event) or global-pool (event loops do only I/O). Env: CHORUS_CALL_EXECUTOR. Default: event-loop.")
+    var callExecutor: String?
+
     @Option(help: "Seconds running calls may continue after SIGTERM. Env: CHORUS_DRAIN_GRACE. Default: 30.")
     var drainGrace: Double?
 
@@ -126,6 +129,13 @@ struct DaemonSettings {
         if let grace = command.drainGrace ?? environment["CHORUS_DRAIN_GRACE"].flatMap(Double.init) {
             guard grace >= 0 else { throw ValidationError("drain grace must be zero or more seconds") }
             rpc.drainGracePeriod = .milliseconds(Int64(grace * 1000))
+        }
+        if let executor = value(command.callExecutor, "CHORUS_CALL_EXECUTOR") {
+            guard let parsed = ChorusRPCServer.CallExecutor(rawValue: executor) else {
+                let known = ChorusRPCServer.CallExecutor.allCases.map(\.rawValue).joined(separator: ", ")
+                throw ValidationError("unknown call executor '\(executor)'; use \(known)")
+            }
+            rpc.callExecutor = parsed
         }
         registryPath = value(command.registry, "CHORUS_REGISTRY")
         mediaRootPath = value(command.mediaRoot, "CHORUS_MEDIA_ROOT")

@@ -158,9 +158,11 @@ struct ManyStreams: AsyncParsableCommand {
     @Option(help: "Chunks per second per model.") var rate: Int?
     @Option(help: "Seconds each model streams.") var answerSeconds: Double?
     @Option(help: "Seconds over which calls are started.") var ramp: Double?
+    @Option(help: "Where the server runs calls: event-loop (default) or global-pool.") var callExecutor: String?
 
     func run() async throws {
         var config: ManyStreamsScenario.Config = common.smoke ? .smoke : .init()
+        if let callExecutor { config.callExecutor = callExecutor }
         if let calls {
             let levels = try parseCounts(calls, option: "--calls")
             config.levels = levels.map { ManyStreamsScenario.Level(calls: $0, chunksPerSecond: rate ?? 50) }

@@ -27,6 +27,7 @@ struct ServeChorus: AsyncParsableCommand {
     @Flag(help: "Also run the HTTP/SSE bridge on a free port.") var http = false
     @Option(help: "Most concurrent calls per RPC connection.") var maxCallsPerConnection = 100
     @Option(help: "Most concurrent calls through the bridge.") var maxBridgeCalls = 1000
+    @Option(help: "Where RPC calls run: event-loop or global-pool (ChorusRPCServer.CallExecutor).") var callExecutor = "event-loop"
 
     func run() async throws {
         let logger = Logger(label: "bench.chorus", factory: { _ in SwiftLogNoOpLogHandler() })
@@ -41,6 +42,10 @@ struct ServeChorus: AsyncParsableCommand {
         var rpc = ChorusRPCServer.Configuration(host: "127.0.0.1", port: port)
         rpc.maxConcurrentCallsPerConnection = maxCallsPerConnection
         rpc.maxConnections = 100_000
+        guard let executor = ChorusRPCServer.CallExecutor(rawValue: callExecutor) else {
+            throw ValidationError("unknown --call-executor '\(callExecutor)'")
+        }
+        rpc.callExecutor = executor
         let server = ChorusRPCServer(service: service, configuration: rpc, logger: logger)
         let bridge = http
             ? ChorusHTTPBridge(
