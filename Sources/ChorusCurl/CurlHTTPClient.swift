@@ -177,6 +177,7 @@ extension CurlHTTPClient {
         var running: Int32 = 1
         while true {
             guard curl_multi_perform(multi, &running) == CURLM_OK else { return CURLE_FAILED_INIT }
+            transfer.deliverHead()
             if running == 0 { break }
             if transfer.isCancelled { return CURLE_ABORTED_BY_CALLBACK }
             // Sleeps until the socket is ready, curl's next timeout, a wakeup, or 1 s.

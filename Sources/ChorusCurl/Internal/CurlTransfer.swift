@@ -123,6 +123,14 @@ final class CurlTransfer: @unchecked Sendable {
     func receive(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
         condition.lock()
         while bufferedBytes >= capacity && !cancelled {
+            // The reader cannot drain a buffer it has not started on: hand it the head first.
+            if let head, let waiter = headWaiter {
+                headWaiter = nil
+                condition.unlock()
+                waiter.resume(returning: head)
+                condition.lock()
+                continue
+            }
             condition.wait()
         }
         if cancelled {
@@ -170,12 +178,11 @@ final class CurlTransfer: @unchecked Sendable {
                 condition.unlock()
                 return
             }
-            let newHead = HTTPResponseHead(status: pendingStatus, headers: pendingHeaders)
-            head = newHead
-            let waiter = headWaiter
-            headWaiter = nil
+            // Handed to the reader by `deliverHead()` once the current `curl_multi_perform` returns,
+            // not here: the first body bytes usually arrive in the same read, and a reader woken
+            // now would find no body yet and need a second wake-up (a thread hop each) for them.
+            head = HTTPResponseHead(status: pendingStatus, headers: pendingHeaders)
             condition.unlock()
-            waiter?.resume(returning: newHead)
             return
         }
         if let colon = line.firstIndex(of: UInt8(ascii: ":")) {
@@ -184,6 +191,20 @@ final class CurlTransfer: @unchecked Sendable {
             pendingHeaders.append(HTTPHeader(name: name, value: value))
         }
         condition.unlock()
+    }
+
+    /// Resumes a reader waiting for the head once it is complete. Called by the transfer loop
+    /// after every `curl_multi_perform`, so the head and the body bytes that came with it reach
+    /// the reader in one wake-up.
+    func deliverHead() {
+        condition.lock()
+        guard let head, let waiter = headWaiter else {
+            condition.unlock()
+            return
+        }
+        headWaiter = nil
+        condition.unlock()
+        waiter.resume(returning: head)
     }
 
     private static let statusPrefix = Array("HTTP/".utf8)

@@ -44,19 +44,43 @@ public struct SSEDecoder: Sendable {
     /// - Throws: ``SSEDecoder/LineTooLong`` when a line grows past ``maxLineBytes``.
     public mutating func feed(_ chunk: some Sequence<UInt8>) throws(LineTooLong) -> [Event] {
         var events: [Event] = []
-        for byte in chunk {
-            if bomBytesSeen < 3 {
-                // A UTF-8 byte order mark at the very start of the stream is ignored (WHATWG).
-                let bom: [UInt8] = [0xEF, 0xBB, 0xBF]
-                if byte == bom[bomBytesSeen] {
-                    bomBytesSeen += 1
+        // Free for the [UInt8] chunks the transports hand over (copy-on-write), one copy otherwise.
+        let bytes = Array(chunk)
+        var index = 0
+        while index < bytes.count, bomBytesSeen < 3 {
+            // A UTF-8 byte order mark at the very start of the stream is ignored (WHATWG).
+            let bom: [UInt8] = [0xEF, 0xBB, 0xBF]
+            let byte = bytes[index]
+            index += 1
+            if byte == bom[bomBytesSeen] {
+                bomBytesSeen += 1
+                continue
+            }
+            let partial = bom.prefix(bomBytesSeen)
+            bomBytesSeen = 3
+            for earlier in partial { try consume(earlier, into: &events) }
+            try consume(byte, into: &events)
+        }
+        // Runs of line bytes are copied at once; only line ends are handled one by one (this
+        // runs for every streamed chunk of every upstream answer).
+        while index < bytes.count {
+            if lastWasCR {
+                lastWasCR = false
+                if bytes[index] == UInt8(ascii: "\n") {
+                    index += 1
                     continue
                 }
-                let partial = bom.prefix(bomBytesSeen)
-                bomBytesSeen = 3
-                for earlier in partial { try consume(earlier, into: &events) }
             }
-            try consume(byte, into: &events)
+            var end = index
+            while end < bytes.count, bytes[end] != UInt8(ascii: "\n"), bytes[end] != UInt8(ascii: "\r") { end += 1 }
+            if end > index {
+                line.append(contentsOf: bytes[index..<end])
+                if line.count > maxLineBytes { throw LineTooLong(limit: maxLineBytes, prefix: Array(line.prefix(80))) }
+            }
+            guard end < bytes.count else { break }
+            lastWasCR = bytes[end] == UInt8(ascii: "\r")
+            if let event = try endLine() { events.append(event) }
+            index = end + 1
         }
         return events
     }
