@@ -30,6 +30,20 @@ struct CurlHTTPClientTests {
         }
     }
 
+    @Test("a buffer that fills in the same read as the head still hands the head over and streams everything", .timeLimit(.minutes(1)))
+    func headAndFullBufferInOneRead() async throws {
+        // One write: the head and 50 chunks. curl hands the chunks to the write callback one by one
+        // inside a single curl_multi_perform, so the 16-byte buffer is full before the loop gets
+        // to deliver the head; the reader must get the head anyway, or nobody drains the buffer.
+        let body = (0..<50).map { chunk("data: chunk \($0)\n\n") }.joined()
+        try await ScriptedHTTPServer.withServer([.write(Self.head + body + "0\r\n\r\n")]) { server in
+            let response = try await CurlHTTPClient(bufferCapacity: 16).execute(HTTPRequestSpec(url: "http://127.0.0.1:\(server.port)/stream"))
+            #expect(response.head.status == 200)
+            let text = String(decoding: try await response.collectBody(), as: UTF8.self)
+            #expect(text == (0..<50).map { "data: chunk \($0)\n\n" }.joined())
+        }
+    }
+
     @Test("method, headers and body reach the server")
     func postBody() async throws {
         let script: [ScriptedHTTPServer.Step] = [.write("HTTP/1.1 201 Created\r\nContent-Length: 2\r\n\r\nok")]
