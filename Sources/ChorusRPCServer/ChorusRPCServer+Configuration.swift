@@ -4,10 +4,14 @@ extension ChorusRPCServer {
         /// On the connection's event loop (see ``ChorusWire/EventLoopTaskExecutor``): no thread hop
         /// between producing an event and writing it, and one write per loop turn for every event
         /// produced in it. Least CPU per event. Calls of connections that share a loop share its
-        /// thread, so one call's CPU-heavy work delays the others' I/O on that loop.
+        /// thread, so one call's CPU-heavy work delays the others' I/O on that loop, and a loop
+        /// that is handed work faster than it can run it (the machine is overloaded) reads its
+        /// sockets only between bursts: new calls and CANCEL frames wait behind running calls.
         case eventLoop = "event-loop"
         /// On Swift's global concurrent pool: events cross to the event loop to be written, which
-        /// costs a wake-up and usually a write per event, but the loops do nothing but I/O.
+        /// costs a wake-up and usually a write per event, but the loops do nothing but I/O, so
+        /// under overload the backlog builds up before events are produced and the sockets stay
+        /// responsive.
         case globalPool = "global-pool"
     }
 
