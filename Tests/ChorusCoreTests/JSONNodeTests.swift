@@ -55,6 +55,11 @@ struct JSONNodeTests {
         #expect(chunk["ok"]?.bool == true)
         #expect(chunk["missing"] == nil)
         #expect(JSONNode.parse("1.5")?.int == nil)
+        #expect(chunk.isObject)
+        #expect(chunk["choices"]?.isObject == false)
+        #expect(chunk.has("x"), "a member whose value is null is present")
+        #expect(!chunk.has("missing"))
+        #expect(JSONNode.parse("[1]")?.has("0") == false)
     }
 
     @Test("malformed input is rejected, never crashes", arguments: [

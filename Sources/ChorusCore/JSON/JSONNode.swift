@@ -87,6 +87,16 @@ public enum JSONNode: Sendable, Hashable {
 
     public var isNull: Bool { self == .null }
 
+    public var isObject: Bool {
+        if case .object = self { return true }
+        return false
+    }
+
+    /// True when an object has the member `key`, whatever its value (`null` included).
+    public func has(_ key: String) -> Bool {
+        self[key] != nil
+    }
+
     /// Parses one JSON document (surrounding whitespace allowed); nil when malformed or nested
     /// deeper than `maxDepth`.
     public static func parse(_ bytes: [UInt8], maxDepth: Int = 64) -> JSONNode? {

@@ -141,9 +141,7 @@ final class CurlShare: @unchecked Sendable {
         return idle.count
     }
 
-    /// The pool key for `url`: scheme, host and port, the parts that decide which connection
-    /// curl can reuse (proxies come from the environment, per origin).
-    /// The pool key of `url`, parsed once per distinct URL.
+    /// The pool key of `url` (see the static `origin(of:)`), parsed once per distinct URL.
     func origin(of url: String) -> String {
         lock.lock()
         if let known = origins[url] {
@@ -159,6 +157,8 @@ final class CurlShare: @unchecked Sendable {
         return origin
     }
 
+    /// The pool key for `url`: scheme, host and port, the parts that decide which connection
+    /// curl can reuse (proxies come from the environment, per origin).
     static func origin(of url: String) -> String {
         // A plain scan instead of URLComponents (Foundation's parser showed up on the
         // first-token path): scheme://[userinfo@]host[:port][/?#...].

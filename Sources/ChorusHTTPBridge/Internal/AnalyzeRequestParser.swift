@@ -10,7 +10,7 @@ enum AnalyzeRequestParser {
         guard let body = JSONNode.parse(bytes) else {
             throw BridgeError(.badRequest, .invalidArgument, "request body is not valid JSON")
         }
-        guard case .object = body else {
+        guard body.isObject else {
             throw BridgeError(.badRequest, .invalidArgument, "request body must be a JSON object")
         }
         guard let rawQuery = body["query"] else {
@@ -35,7 +35,7 @@ enum AnalyzeRequestParser {
         }
         var options = AnalyzeOptions()
         if let rawOptions = body["options"], !rawOptions.isNull {
-            guard case .object = rawOptions else {
+            guard rawOptions.isObject else {
                 throw BridgeError(.badRequest, .invalidArgument, "field 'options' must be an object")
             }
             options = try parseOptions { key in

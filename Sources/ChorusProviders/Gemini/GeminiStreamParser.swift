@@ -154,7 +154,7 @@ struct GeminiStreamParser {
         guard let last = json.last(where: { !Self.isWhitespace($0) }),
             last == UInt8(ascii: "}") || last == UInt8(ascii: "]"),
             let value = JSONNode.parse(json),
-            value.array != nil || value.members != nil
+            value.array != nil || value.isObject
         else { return }
         json.removeAll()
         mode = .undecided
@@ -170,7 +170,7 @@ struct GeminiStreamParser {
             for element in array { try handle(value: element, into: &text) }
             return
         }
-        guard value.members != nil else {
+        guard value.isObject else {
             throw UpstreamErrors.malformed(settings, "a JSON object", got: value.jsonText)
         }
         text += try handle(response: value)
@@ -184,7 +184,7 @@ struct GeminiStreamParser {
         if let reason = response["promptFeedback"]?["blockReason"]?.string {
             throw ChorusError(.invalidArgument, "Gemini blocked the prompt: \(reason)", retryable: false)
         }
-        guard let candidate = response["candidates"]?[0], candidate.members != nil else { return "" }
+        guard let candidate = response["candidates"]?[0], candidate.isObject else { return "" }
         var text = ""
         for part in candidate["content"]?["parts"]?.array ?? [] {
             // Thinking summaries are not part of the answer (the SDKs' `.text` skips them too).

@@ -55,7 +55,7 @@ struct OpenAIStreamParser {
             let object = try? JSONSerialization.jsonObject(with: Data(bytes))
             throw UpstreamErrors.inStream(settings, errorObject: object ?? ["message": event.data])
         }
-        guard let chunk = json, case .object = chunk else {
+        guard let chunk = json, chunk.isObject else {
             throw UpstreamErrors.malformed(settings, "a JSON chat.completion.chunk object", got: bytes)
         }
         if let tokens = chunk["usage"]?["completion_tokens"]?.int {

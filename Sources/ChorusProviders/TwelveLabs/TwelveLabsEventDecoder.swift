@@ -53,7 +53,7 @@ struct TwelveLabsEventDecoder {
             // An error without an event type: the legacy inline `{"code","message"}` object or an
             // `{"error": …}` wrapper. Anything else is an event newer than this adapter.
             let error = object["error"]
-            if error?.members != nil || error?.string != nil || (object.has("code") && object["message"]?.string != nil) {
+            if error?.isObject == true || error?.string != nil || (object.has("code") && object["message"]?.string != nil) {
                 throw UpstreamErrors.inStream(settings, errorObject: object.foundationObject)
             }
             return .ignored(eventType: eventType)
@@ -61,7 +61,7 @@ struct TwelveLabsEventDecoder {
     }
 
     private func finished(_ object: JSONNode) -> Action {
-        let metadata = object["metadata"].flatMap { $0.members != nil ? $0 : nil }
+        let metadata = object["metadata"].flatMap { $0.isObject ? $0 : nil }
         // `usage` sits under `metadata` in the stream; the non-streaming answer has it top-level.
         let usage = metadata?["usage"] ?? object["usage"]
         let outputTokens = usage?["output_tokens"].flatMap { $0.double != nil ? $0.lenientInt : nil }
@@ -87,7 +87,7 @@ struct TwelveLabsEventDecoder {
     private func objects(in line: [UInt8]) throws(ChorusError) -> [JSONNode] {
         // JSONNode, not JSONSerialization: this runs once per streamed line (see JSONNode).
         if let object = JSONNode.parse(line) {
-            guard object.members != nil else {
+            guard object.isObject else {
                 throw UpstreamErrors.malformed(settings, "one JSON object per line", got: line)
             }
             return [object]
@@ -95,7 +95,7 @@ struct TwelveLabsEventDecoder {
         let pieces = TwelveLabsEventDecoder.topLevelObjects(line)
         var objects: [JSONNode] = []
         for piece in pieces {
-            guard let object = JSONNode.parse(Array(piece)), object.members != nil else {
+            guard let object = JSONNode.parse(Array(piece)), object.isObject else {
                 throw UpstreamErrors.malformed(settings, "one JSON object per line", got: line)
             }
             objects.append(object)

@@ -30,11 +30,6 @@ extension JSONNode {
         return data.map { Array($0) } ?? Array("\(self)".utf8)
     }
 
-    /// True for `"error"` members and the like: the key is present, whatever its value (`null` too).
-    func has(_ key: String) -> Bool {
-        self[key] != nil
-    }
-
     /// An integer however the upstream wrote it: `12`, `12.0`, `12.7` (truncated) or `"12"`.
     var lenientInt: Int? {
         switch self {
@@ -51,11 +46,5 @@ extension JSONNode {
         case .number(let value, _): return value != 0
         default: return nil
         }
-    }
-
-    /// The object's members, nil for anything else.
-    var members: [(key: String, value: JSONNode)]? {
-        if case .object(let members) = self { return members }
-        return nil
     }
 }
