@@ -43,6 +43,18 @@ static inline CURLcode CChorusCurl_getinfo_double(CURL *handle, CURLINFO info, d
     return curl_easy_getinfo(handle, info, value);
 }
 
+// MARK: - Multi handles
+
+static inline CURLMcode CChorusCurl_multi_setopt_long(CURLM *multi, CURLMoption option, long value) {
+    return curl_multi_setopt(multi, option, value);
+}
+
+/// Continues a transfer paused by its write callback (`CURLPAUSE_CONT` is a composite macro Swift
+/// cannot import). Only on the thread driving the transfer's multi handle.
+static inline CURLcode CChorusCurl_unpause(CURL *handle) {
+    return curl_easy_pause(handle, CURLPAUSE_CONT);
+}
+
 // MARK: - Share handles
 //
 // A share used by transfers on several threads needs lock callbacks. Each share gets its own

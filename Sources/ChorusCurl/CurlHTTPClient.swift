@@ -3,19 +3,22 @@ import Foundation
 
 /// Streaming HTTP over libcurl for the provider adapters.
 ///
-/// Each transfer runs its blocking curl loop (`curl_multi_perform` / `curl_multi_poll` on the
-/// handle's own multi handle) on a thread of its own, never on Swift's cooperative pool. The body
-/// arrives as an `AsyncSequence` of byte chunks; cancelling the reading task aborts the transfer
-/// within milliseconds (`curl_multi_wakeup` interrupts the poll), a slow reader pauses the
-/// transfer (the write callback waits while the bounded buffer is full). TLS verification is on,
-/// HTTP/2 is negotiated when the upstream offers it, and curl honours the standard proxy
-/// environment variables (`https_proxy`, `no_proxy`, …).
+/// Every transfer of a client (and of its copies) runs on one thread of its own that drives a
+/// curl multi handle (``CurlMultiLoop``), never on Swift's cooperative pool: many concurrent
+/// upstream streams cost one thread and one `poll` per wake-up. The body arrives as an
+/// `AsyncSequence` of byte chunks; cancelling the reading task removes the transfer at once (the
+/// upstream sees the connection close within milliseconds); a slow reader pauses its transfer
+/// when the bounded buffer is full, so curl stops reading that socket and the upstream is pushed
+/// back by TCP while the client's other transfers carry on. TLS verification is on, HTTP/2 is
+/// negotiated when the upstream offers it (concurrent requests then share a connection as
+/// streams), and curl honours the standard proxy environment variables (`https_proxy`,
+/// `no_proxy`, …).
 ///
-/// Connections are reused: a client (and every copy of it, copies share one pool) keeps the easy
-/// handle of a finished transfer together with its live connection, and the next request to the
-/// same origin (scheme, host, port) continues on that connection instead of a new TCP and TLS
-/// handshake. Concurrent requests each get a connection of their own. DNS answers and TLS session
-/// IDs are shared by all transfers of the client. Separate clients never share connections.
+/// Connections are reused: a finished transfer's connection stays in the client's cache, and the
+/// next request to the same origin continues on it instead of a new TCP and TLS handshake. DNS
+/// answers and TLS session IDs are shared by all transfers of the client. Separate clients never
+/// share connections (or threads); the thread starts with the first request and ends after the
+/// last copy of the client is gone and its transfers finished.
 ///
 /// ```swift
 /// let client = CurlHTTPClient()
@@ -26,11 +29,11 @@ public struct CurlHTTPClient: Sendable {
     /// Bytes buffered per transfer before the transfer is paused.
     public var bufferCapacity: Int
 
-    /// The idle-connection pool of this client and its copies (and the curl share behind it).
-    let share: CurlShare
+    /// The loop shared by this client and its copies; shut down when the last copy goes away.
+    let engine: Engine
 
     /// Idle connections kept for reuse at most (the least recently used one is closed beyond).
-    public var maxIdleConnections: Int { share.maxIdleHandles }
+    public var maxIdleConnections: Int { engine.loop.maxIdleConnections }
 
     /// - Parameters:
     ///   - bufferCapacity: bytes buffered per transfer before the transfer is paused.
@@ -40,7 +43,7 @@ public struct CurlHTTPClient: Sendable {
     public init(bufferCapacity: Int = 256 * 1024, maxIdleConnections: Int = 128) {
         self.bufferCapacity = bufferCapacity
         CurlHTTPClient.globalInit
-        self.share = CurlShare(maxIdleHandles: maxIdleConnections)
+        self.engine = Engine(loop: CurlMultiLoop(share: CurlShare(), maxIdleConnections: maxIdleConnections))
     }
 
     private static let globalInit: Void = {
@@ -49,147 +52,20 @@ public struct CurlHTTPClient: Sendable {
 
     /// Starts the transfer and returns once the response head arrived (or the transfer failed).
     public func execute(_ request: HTTPRequestSpec) async throws -> HTTPStreamingResponse {
-        let transfer = CurlTransfer(request: request, capacity: bufferCapacity)
-        // The thread holds the share until its handle is checked back in, so the share (and the
-        // pool) outlives every easy handle attached to it even if the client is dropped meanwhile.
-        let share = self.share
-        CurlWorkerPool.shared.run { CurlHTTPClient.perform(transfer, share: share) }
+        let transfer = CurlTransfer(request: request, capacity: bufferCapacity, loop: engine.loop)
+        engine.loop.start(transfer)
         let head = try await transfer.awaitHead()
         return HTTPStreamingResponse(head: head, body: HTTPResponseBody(transfer: transfer))
     }
 
-    // MARK: The curl thread
+    /// Owns the loop for the client's copies: a transfer keeps the loop (not the client) alive, so
+    /// dropping the client lets the loop finish what runs and then exit.
+    final class Engine: Sendable {
+        let loop: CurlMultiLoop
 
-    private static func perform(_ transfer: CurlTransfer, share: CurlShare) {
-        let origin = share.origin(of: transfer.request.url)
-        guard let pooled = share.checkout(origin: origin) else {
-            transfer.complete(.failure(CurlError(code: 2, message: "curl_easy_init failed")))
-            return
-        }
-        let result: CURLcode
-        do {
-            var headerList: UnsafeMutablePointer<curl_slist>?
-            defer {
-                // Reset and pooled (or cleaned up) first, so no option points at the list anymore.
-                // This happens before the outcome is reported: whoever sees a transfer finish finds
-                // its handle, with the connection, already back in the pool.
-                share.checkin(pooled, origin: origin)
-                curl_slist_free_all(headerList)
-            }
-            result = run(transfer, on: pooled, share: share, headerList: &headerList)
-        }
-        // `transfer` stays alive: the thread's closure holds it until perform returns.
-        if result == CURLE_OK {
-            transfer.complete(.success(()))
-        } else {
-            let message = String(cString: curl_easy_strerror(result))
-            transfer.complete(.failure(CurlError(code: Int(result.rawValue), message: message)))
-        }
-    }
+        init(loop: CurlMultiLoop) { self.loop = loop }
 
-    /// Configures a freshly created or freshly reset handle for `transfer` and runs it.
-    private static func run(
-        _ transfer: CurlTransfer, on pooled: CurlShare.PooledHandle, share: CurlShare,
-        headerList: inout UnsafeMutablePointer<curl_slist>?
-    ) -> CURLcode {
-        let handle = pooled.easy
-        let request = transfer.request
-        let user = Unmanaged.passUnretained(transfer).toOpaque()
-        CChorusCurl_setopt_string(handle, CURLOPT_URL, request.url)
-        CChorusCurl_setopt_string(handle, CURLOPT_CUSTOMREQUEST, request.method)
-        CChorusCurl_setopt_long(handle, CURLOPT_NOSIGNAL, 1)
-        CChorusCurl_setopt_long(handle, CURLOPT_SSL_VERIFYPEER, 1)
-        CChorusCurl_setopt_long(handle, CURLOPT_SSL_VERIFYHOST, 2)
-        CChorusCurl_setopt_long(handle, CURLOPT_HTTP_VERSION, CURL_HTTP_VERSION_2TLS)
-        share.attach(handle)
-        // An idle handle keeps at most one connection, so the pool size bounds idle connections.
-        CChorusCurl_setopt_long(handle, CURLOPT_MAXCONNECTS, 1)
-        CChorusCurl_setopt_long(handle, CURLOPT_TCP_KEEPALIVE, 1)
-        CChorusCurl_setopt_long(handle, CURLOPT_TCP_NODELAY, 1)
-        CChorusCurl_setopt_long(handle, CURLOPT_CONNECTTIMEOUT_MS, Int(request.connectTimeout.components.seconds * 1000 + request.connectTimeout.components.attoseconds / 1_000_000_000_000_000))
-        if let total = request.totalTimeout {
-            CChorusCurl_setopt_long(handle, CURLOPT_TIMEOUT_MS, Int(total.components.seconds * 1000 + total.components.attoseconds / 1_000_000_000_000_000))
-        }
-        for header in request.headers {
-            headerList = curl_slist_append(headerList, "\(header.name): \(header.value)")
-        }
-        if let headerList { CChorusCurl_setopt_slist(handle, CURLOPT_HTTPHEADER, headerList) }
-        // A file body is read by curl's default read callback (fread on READDATA) while it sends.
-        var file: UnsafeMutablePointer<FILE>?
-        defer { if let file { fclose(file) } }
-        if let path = request.bodyFile {
-            var status = stat()
-            guard let opened = fopen(path, "rb"), fstat(fileno(opened), &status) == 0 else {
-                return CURLE_READ_ERROR
-            }
-            file = opened
-            CChorusCurl_setopt_long(handle, CURLOPT_POST, 1)
-            CChorusCurl_setopt_off(handle, CURLOPT_POSTFIELDSIZE_LARGE, curl_off_t(status.st_size))
-            CChorusCurl_setopt_pointer(handle, CURLOPT_READDATA, UnsafeMutableRawPointer(opened))
-        }
-        var body = request.body ?? []
-        return body.withUnsafeMutableBufferPointer { bodyPointer in
-            if request.body != nil && request.bodyFile == nil {
-                CChorusCurl_setopt_long(handle, CURLOPT_POSTFIELDSIZE, bodyPointer.count)
-                CChorusCurl_setopt_pointer(handle, CURLOPT_POSTFIELDS, UnsafeMutableRawPointer(bodyPointer.baseAddress))
-            }
-            CChorusCurl_setopt_data_callback(handle, CURLOPT_WRITEFUNCTION) { data, size, count, user in
-                let transfer = Unmanaged<CurlTransfer>.fromOpaque(user!).takeUnretainedValue()
-                let length = size * count
-                let bytes = UnsafeBufferPointer(start: UnsafeRawPointer(data!).assumingMemoryBound(to: UInt8.self), count: length)
-                return transfer.receive(bytes) ? length : 0
-            }
-            CChorusCurl_setopt_pointer(handle, CURLOPT_WRITEDATA, user)
-            CChorusCurl_setopt_data_callback(handle, CURLOPT_HEADERFUNCTION) { data, size, count, user in
-                let transfer = Unmanaged<CurlTransfer>.fromOpaque(user!).takeUnretainedValue()
-                let length = size * count
-                let bytes = UnsafeBufferPointer(start: UnsafeRawPointer(data!).assumingMemoryBound(to: UInt8.self), count: length)
-                transfer.receiveHeaderLine(bytes)
-                return length
-            }
-            CChorusCurl_setopt_pointer(handle, CURLOPT_HEADERDATA, user)
-            // The progress callback runs at least once a second and on every read: it is how a
-            // cancelled reader aborts a transfer that is waiting on a silent upstream.
-            CChorusCurl_setopt_long(handle, CURLOPT_NOPROGRESS, 0)
-            CChorusCurl_setopt_xferinfo_callback(handle) { user, _, _, _, _ in
-                let transfer = Unmanaged<CurlTransfer>.fromOpaque(user!).takeUnretainedValue()
-                return transfer.isCancelled ? 1 : 0
-            }
-            CChorusCurl_setopt_pointer(handle, CURLOPT_XFERINFODATA, user)
-            return perform(handle, in: pooled.multi, transfer: transfer)
-        }
-    }
-}
-
-extension CurlHTTPClient {
-    /// `curl_easy_perform`, spelled out with the handle's multi handle so that ``CurlTransfer/cancel()``
-    /// can wake a transfer that waits on a silent upstream (`curl_multi_wakeup` is thread-safe);
-    /// curl's progress callback alone would notice only about once a second.
-    fileprivate static func perform(
-        _ easy: UnsafeMutableRawPointer, in multi: UnsafeMutableRawPointer, transfer: CurlTransfer
-    ) -> CURLcode {
-        guard curl_multi_add_handle(multi, easy) == CURLM_OK else { return CURLE_FAILED_INIT }
-        transfer.attach(multi: multi)
-        defer {
-            transfer.detachMulti()
-            curl_multi_remove_handle(multi, easy)
-        }
-        var running: Int32 = 1
-        while true {
-            guard curl_multi_perform(multi, &running) == CURLM_OK else { return CURLE_FAILED_INIT }
-            transfer.deliverHead()
-            if running == 0 { break }
-            if transfer.isCancelled { return CURLE_ABORTED_BY_CALLBACK }
-            // Sleeps until the socket is ready, curl's next timeout, a wakeup, or 1 s.
-            guard curl_multi_poll(multi, nil, 0, 1000, nil) == CURLM_OK else { return CURLE_FAILED_INIT }
-        }
-        var queued: Int32 = 0
-        while let message = curl_multi_info_read(multi, &queued) {
-            if message.pointee.msg == CURLMSG_DONE && message.pointee.easy_handle == easy {
-                return message.pointee.data.result
-            }
-        }
-        return CURLE_OK
+        deinit { loop.shutdown() }
     }
 }
 

@@ -75,7 +75,6 @@ struct ConnectionReuseTests {
             }
             #expect(Set(bodies) == Set((0..<5).map { "response \($0)" }))
             #expect(Self.accepted(server) == 5)
-            #expect(client.share.idleHandleCount == 5)
 
             for index in 5..<10 {
                 #expect(try await Self.get(client, server) == "response \(index)")
@@ -123,7 +122,6 @@ struct ConnectionReuseTests {
             _ = try await Self.get(client, server)
             _ = try await Self.get(client, server)
             #expect(Self.accepted(server) == 2)
-            #expect(client.share.idleHandleCount == 0)
         }
     }
 
@@ -142,18 +140,15 @@ struct ConnectionReuseTests {
                 #expect(try await iterator.next() == Array("first".utf8))
             }  // the iterator is dropped here, mid-body: that cancels the transfer
 
-            // curl aborts the transfer, closes that connection (its response was never finished)
-            // and hands the handle back to the pool.
-            try await Self.waitUntil { server.closedConnections.withLock { $0 } == 1 && client.share.idleHandleCount == 1 }
+            // curl aborts the transfer and closes that connection (its response was never finished).
+            try await Self.waitUntil { server.closedConnections.withLock { $0 } == 1 }
             #expect(server.closedConnections.withLock { $0 } == 1)
-            #expect(client.share.idleHandleCount == 1)
 
-            // The pooled handle serves the next request on a fresh connection, which then is reused.
+            // The next request gets a fresh connection, which then is reused.
             #expect(try await Self.get(client, server) == "response 1")
             #expect(Self.accepted(server) == 2)
             #expect(try await Self.get(client, server) == "response 2")
             #expect(Self.accepted(server) == 2)
-            #expect(client.share.idleHandleCount == 1)
         }
     }
 }

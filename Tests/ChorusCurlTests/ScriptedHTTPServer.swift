@@ -15,6 +15,9 @@ final class ScriptedHTTPServer: Sendable {
         case stall
         /// Waits until the server has received at least this many requests (over all connections).
         case awaitRequests(Int)
+        /// Writes `blocks` blocks of `blockSize` bytes, block `i` filled with `UInt8(i % 256)`, each
+        /// write waiting for the socket to take it (so ``bytesWritten`` shows how far the client read).
+        case writeBlocks(blocks: Int, blockSize: Int)
     }
 
     let port: Int
@@ -23,6 +26,8 @@ final class ScriptedHTTPServer: Sendable {
     let closedConnections = Mutex(0)
     /// TCP connections accepted so far.
     let acceptedConnections = Mutex(0)
+    /// Body bytes handed to the socket by `.writeBlocks` steps so far.
+    let bytesWritten = Mutex(0)
 
     private init(port: Int, channel: NIOAsyncChannel<NIOAsyncChannel<ByteBuffer, ByteBuffer>, Never>) {
         self.port = port
@@ -103,6 +108,11 @@ final class ScriptedHTTPServer: Sendable {
                     switch step {
                     case .write(let text): try await outbound.write(ByteBuffer(string: text))
                     case .sleep(let duration): try await Task.sleep(for: duration)
+                    case .writeBlocks(let blocks, let blockSize):
+                        for block in 0..<blocks {
+                            try await outbound.write(ByteBuffer(repeating: UInt8(block % 256), count: blockSize))
+                            bytesWritten.withLock { $0 += blockSize }
+                        }
                     case .awaitRequests(let count):
                         while requests.withLock({ $0.count }) < count { try await Task.sleep(for: .milliseconds(2)) }
                     case .stall:

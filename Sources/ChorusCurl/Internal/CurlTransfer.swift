@@ -1,31 +1,42 @@
 internal import CChorusCurl
 import Foundation
 
-/// One transfer: a curl easy handle driven by its multi handle's loop on a thread of its own (so
-/// the blocking calls never occupy Swift's cooperative pool), handing the body to one async reader
-/// through a bounded buffer. When the buffer is full the write callback waits, which stops curl
-/// reading the socket: a slow reader pauses the upstream instead of growing memory.
+/// One transfer: the hand-over point between its easy handle, driven by a ``CurlMultiLoop`` thread,
+/// and the one async task reading the response.
+///
+/// The body goes through a bounded buffer. When it is full the write callback pauses the transfer
+/// (`CURL_WRITEFUNC_PAUSE`), so curl stops reading that socket and TCP pushes back on the upstream;
+/// the reader's next take that makes room asks the loop to continue it. A slow reader therefore
+/// pauses the upstream instead of growing memory, and never holds up the loop's other transfers.
 final class CurlTransfer: @unchecked Sendable {
-    // Every field below is guarded by `condition`.
-    private let condition = NSCondition()
+    // Every field below is guarded by `lock`.
+    private let lock = NSLock()
     private var chunks: [[UInt8]] = []
+    private var chunksHead = 0
     private var bufferedBytes = 0
     private var head: HTTPResponseHead?
     private var headWaiter: CheckedContinuation<HTTPResponseHead, any Error>?
     private var bodyWaiter: CheckedContinuation<[UInt8]?, any Error>?
     private var result: Result<Void, any Error>?
     private var cancelled = false
+    /// The write callback returned `CURL_WRITEFUNC_PAUSE` and nobody asked the loop to continue yet.
+    private var paused = false
+
+    // Only touched on the loop thread (header callback and `deliverHead`).
     private var pendingHeaders: [HTTPHeader] = []
-    /// The multi handle running the transfer, while it runs: `cancel()` wakes it.
-    private var multi: UnsafeMutableRawPointer?
     private var pendingStatus = 0
+    /// The easy handle while the transfer runs in the loop (loop thread only).
+    var easy: UnsafeMutableRawPointer?
 
     let request: HTTPRequestSpec
     let capacity: Int
+    /// The loop running the transfer; cancellation and resumption are commands to it.
+    let loop: CurlMultiLoop
 
-    init(request: HTTPRequestSpec, capacity: Int) {
+    init(request: HTTPRequestSpec, capacity: Int, loop: CurlMultiLoop) {
         self.request = request
-        self.capacity = capacity
+        self.capacity = max(1, capacity)
+        self.loop = loop
     }
 
     // MARK: Reader side (async)
@@ -33,19 +44,19 @@ final class CurlTransfer: @unchecked Sendable {
     func awaitHead() async throws -> HTTPResponseHead {
         try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<HTTPResponseHead, any Error>) in
-                condition.lock()
+                lock.lock()
                 if let head {
-                    condition.unlock()
+                    lock.unlock()
                     continuation.resume(returning: head)
                 } else if case .failure(let error)? = result {
-                    condition.unlock()
+                    lock.unlock()
                     continuation.resume(throwing: error)
                 } else if cancelled {
-                    condition.unlock()
+                    lock.unlock()
                     continuation.resume(throwing: CancellationError())
                 } else {
                     headWaiter = continuation
-                    condition.unlock()
+                    lock.unlock()
                 }
             }
         } onCancel: {
@@ -56,22 +67,32 @@ final class CurlTransfer: @unchecked Sendable {
     func nextChunk() async throws -> [UInt8]? {
         try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<[UInt8]?, any Error>) in
-                condition.lock()
-                if !chunks.isEmpty {
-                    let chunk = chunks.removeFirst()
+                lock.lock()
+                if chunksHead < chunks.count {
+                    let chunk = chunks[chunksHead]
+                    chunks[chunksHead] = []
+                    chunksHead += 1
+                    if chunksHead == chunks.count {
+                        chunks.removeAll(keepingCapacity: true)
+                        chunksHead = 0
+                    }
                     bufferedBytes -= chunk.count
-                    condition.broadcast()
-                    condition.unlock()
+                    // Continue a paused transfer once half the buffer is free, not at the first free
+                    // byte: one resume command per half buffer instead of one per chunk.
+                    let resume = paused && bufferedBytes <= capacity / 2 && result == nil && !cancelled
+                    if resume { paused = false }
+                    lock.unlock()
+                    if resume { loop.resume(self) }
                     continuation.resume(returning: chunk)
                 } else if let result {
-                    condition.unlock()
+                    lock.unlock()
                     continuation.resume(with: result.map { nil })
                 } else if cancelled {
-                    condition.unlock()
+                    lock.unlock()
                     continuation.resume(throwing: CancellationError())
                 } else {
                     bodyWaiter = continuation
-                    condition.unlock()
+                    lock.unlock()
                 }
             }
         } onCancel: {
@@ -79,84 +100,67 @@ final class CurlTransfer: @unchecked Sendable {
         }
     }
 
-    /// Aborts the transfer: the progress callback makes curl stop within one callback interval,
-    /// and a write callback blocked on a full buffer wakes up.
+    /// Aborts the transfer: the loop removes it at once (its connection is closed, since the
+    /// response was not read to the end), and a waiting reader gets `CancellationError`.
     func cancel() {
-        condition.lock()
+        lock.lock()
+        guard !cancelled else {
+            lock.unlock()
+            return
+        }
         cancelled = true
-        // Wakes curl_multi_poll at once: a transfer stalled on a silent upstream is aborted within
-        // milliseconds instead of at curl's next once-a-second progress callback.
-        if let multi { curl_multi_wakeup(multi) }
+        let running = result == nil
         let head = headWaiter
         let body = bodyWaiter
         headWaiter = nil
         bodyWaiter = nil
-        condition.broadcast()
-        condition.unlock()
+        lock.unlock()
+        if running { loop.cancel(self) }
         head?.resume(throwing: CancellationError())
         body?.resume(throwing: CancellationError())
     }
 
     var isCancelled: Bool {
-        condition.lock()
-        defer { condition.unlock() }
+        lock.lock()
+        defer { lock.unlock() }
         return cancelled
     }
 
-    // MARK: curl thread side
+    // MARK: Loop thread side
 
-    /// Called by the curl thread around the transfer loop.
-    func attach(multi: UnsafeMutableRawPointer) {
-        condition.lock()
-        self.multi = multi
-        condition.unlock()
-    }
-
-    /// Called before the handles go back to the pool: no wakeup may target them afterwards.
-    func detachMulti() {
-        condition.lock()
-        multi = nil
-        condition.unlock()
-    }
-
-    /// Called from the write callback. Returns false to abort the transfer.
-    func receive(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
-        condition.lock()
-        while bufferedBytes >= capacity && !cancelled {
-            // The reader cannot drain a buffer it has not started on: hand it the head first.
-            if let head, let waiter = headWaiter {
-                headWaiter = nil
-                condition.unlock()
-                waiter.resume(returning: head)
-                condition.lock()
-                continue
-            }
-            condition.wait()
-        }
+    /// Called from the write callback: `CURL_WRITEFUNC_PAUSE` when the buffer is full (curl keeps
+    /// the bytes and offers them again once resumed), 0 to abort a cancelled transfer, else the
+    /// number of bytes taken.
+    func receive(_ bytes: UnsafeBufferPointer<UInt8>) -> Int {
+        lock.lock()
         if cancelled {
-            condition.unlock()
-            return false
+            lock.unlock()
+            return 0
         }
-        let chunk = Array(bytes)
         if let waiter = bodyWaiter {
             bodyWaiter = nil
-            condition.unlock()
-            waiter.resume(returning: chunk)
-        } else {
-            chunks.append(chunk)
-            bufferedBytes += chunk.count
-            condition.unlock()
+            lock.unlock()
+            waiter.resume(returning: Array(bytes))
+            return bytes.count
         }
-        return true
+        if bufferedBytes >= capacity {
+            paused = true
+            lock.unlock()
+            return Int(CURL_WRITEFUNC_PAUSE)
+        }
+        chunks.append(Array(bytes))
+        bufferedBytes += bytes.count
+        lock.unlock()
+        return bytes.count
     }
 
     /// Called from the header callback with one raw header line (bytes as curl hands them).
+    /// Returns true when the line completed the final (non-1xx) head.
     ///
     /// Parsed on bytes: Foundation's `trimmingCharacters` here cost more than the rest of the
     /// head handling on the first-token path.
-    func receiveHeaderLine(_ raw: UnsafeBufferPointer<UInt8>) {
+    func receiveHeaderLine(_ raw: UnsafeBufferPointer<UInt8>) -> Bool {
         let line = CurlTransfer.trimmed(raw[...])
-        condition.lock()
         if line.starts(with: CurlTransfer.statusPrefix) {
             // A new status line (after a 100 Continue or a redirect) starts a new header block.
             // "HTTP/1.1 200 OK": the status is the second space-separated field.
@@ -169,41 +173,39 @@ final class CurlTransfer: @unchecked Sendable {
             }
             pendingStatus = status
             pendingHeaders = []
-            condition.unlock()
-            return
+            return false
         }
         if line.isEmpty {
             // End of a header block; 1xx blocks are interim.
-            guard pendingStatus >= 200, head == nil else {
-                condition.unlock()
-                return
-            }
+            guard pendingStatus >= 200 else { return false }
+            lock.lock()
+            defer { lock.unlock() }
+            guard head == nil else { return false }
             // Handed to the reader by `deliverHead()` once the current `curl_multi_perform` returns,
             // not here: the first body bytes usually arrive in the same read, and a reader woken
             // now would find no body yet and need a second wake-up (a thread hop each) for them.
             head = HTTPResponseHead(status: pendingStatus, headers: pendingHeaders)
-            condition.unlock()
-            return
+            return true
         }
         if let colon = line.firstIndex(of: UInt8(ascii: ":")) {
             let name = String(decoding: line[..<colon].map { $0 >= 65 && $0 <= 90 ? $0 | 0x20 : $0 }, as: UTF8.self)
             let value = String(decoding: CurlTransfer.trimmed(line[(colon + 1)...]), as: UTF8.self)
             pendingHeaders.append(HTTPHeader(name: name, value: value))
         }
-        condition.unlock()
+        return false
     }
 
-    /// Resumes a reader waiting for the head once it is complete. Called by the transfer loop
-    /// after every `curl_multi_perform`, so the head and the body bytes that came with it reach
-    /// the reader in one wake-up.
+    /// Resumes a reader waiting for the head. Called by the loop after the `curl_multi_perform`
+    /// in which the head completed, so the head and the body bytes that came with it reach the
+    /// reader in one wake-up.
     func deliverHead() {
-        condition.lock()
+        lock.lock()
         guard let head, let waiter = headWaiter else {
-            condition.unlock()
+            lock.unlock()
             return
         }
         headWaiter = nil
-        condition.unlock()
+        lock.unlock()
         waiter.resume(returning: head)
     }
 
@@ -219,9 +221,9 @@ final class CurlTransfer: @unchecked Sendable {
         return bytes[start..<end]
     }
 
-    /// Called once the transfer loop returned.
+    /// Called by the loop once the transfer ended (its handle already back in the loop's hands).
     func complete(_ outcome: Result<Void, any Error>) {
-        condition.lock()
+        lock.lock()
         var outcome = outcome
         if cancelled { outcome = .failure(CancellationError()) }
         result = outcome
@@ -230,7 +232,7 @@ final class CurlTransfer: @unchecked Sendable {
         headWaiter = nil
         bodyWaiter = nil
         let headValue = self.head
-        condition.unlock()
+        lock.unlock()
         if let head {
             if let headValue {
                 head.resume(returning: headValue)

@@ -10,7 +10,7 @@ public import NIOCore
 /// its flush scheduled on the same thread, and every event produced by the jobs of one loop tick
 /// goes out in one write at the end of that tick (writes fell to 2 % of the server's CPU, server
 /// CPU per event from 16.7 to 13.3 µs, events delivered per second up by a third). Work that blocks still
-/// belongs on its own threads (curl workers, subprocesses), exactly as before; only the
+/// belongs on its own threads (the curl loop, subprocesses), exactly as before; only the
 /// cooperative-pool part of a call moves.
 ///
 /// swift-nio 2.101 makes event loops serial executors but not task executors, hence this adapter.

@@ -1,0 +1,74 @@
+internal import CChorusCurl
+import Foundation
+
+/// A transfer's easy handle and the C memory its options point at, freed when it ends.
+struct RunningTransfer {
+    let transfer: CurlTransfer
+    let easy: UnsafeMutableRawPointer
+    var headers: UnsafeMutablePointer<curl_slist>?
+    var file: UnsafeMutablePointer<FILE>?
+}
+
+extension CurlMultiLoop {
+    /// Sets every option of a fresh or freshly reset handle for its transfer's request.
+    func configure(_ entry: inout RunningTransfer) -> CURLcode {
+        let handle = entry.easy
+        let request = entry.transfer.request
+        let user = Unmanaged.passUnretained(entry.transfer).toOpaque()
+        CChorusCurl_setopt_string(handle, CURLOPT_URL, request.url)
+        CChorusCurl_setopt_string(handle, CURLOPT_CUSTOMREQUEST, request.method)
+        CChorusCurl_setopt_long(handle, CURLOPT_NOSIGNAL, 1)
+        CChorusCurl_setopt_long(handle, CURLOPT_SSL_VERIFYPEER, 1)
+        CChorusCurl_setopt_long(handle, CURLOPT_SSL_VERIFYHOST, 2)
+        CChorusCurl_setopt_long(handle, CURLOPT_HTTP_VERSION, CURL_HTTP_VERSION_2TLS)
+        share.attach(handle)
+        if maxIdleConnections == 0 { CChorusCurl_setopt_long(handle, CURLOPT_FORBID_REUSE, 1) }
+        CChorusCurl_setopt_long(handle, CURLOPT_TCP_KEEPALIVE, 1)
+        CChorusCurl_setopt_long(handle, CURLOPT_TCP_NODELAY, 1)
+        CChorusCurl_setopt_long(handle, CURLOPT_CONNECTTIMEOUT_MS, Self.milliseconds(request.connectTimeout))
+        if let total = request.totalTimeout {
+            CChorusCurl_setopt_long(handle, CURLOPT_TIMEOUT_MS, Self.milliseconds(total))
+        }
+        for header in request.headers {
+            entry.headers = curl_slist_append(entry.headers, "\(header.name): \(header.value)")
+        }
+        if let headers = entry.headers { CChorusCurl_setopt_slist(handle, CURLOPT_HTTPHEADER, headers) }
+        if let path = request.bodyFile {
+            // Read by curl's default read callback (fread on READDATA) while it sends.
+            var status = stat()
+            guard let opened = fopen(path, "rb") else { return CURLE_READ_ERROR }
+            entry.file = opened
+            guard fstat(fileno(opened), &status) == 0 else { return CURLE_READ_ERROR }
+            CChorusCurl_setopt_long(handle, CURLOPT_POST, 1)
+            CChorusCurl_setopt_off(handle, CURLOPT_POSTFIELDSIZE_LARGE, curl_off_t(status.st_size))
+            CChorusCurl_setopt_pointer(handle, CURLOPT_READDATA, UnsafeMutableRawPointer(opened))
+        } else if let body = request.body {
+            // curl copies the body, so nothing has to keep the array's storage pinned meanwhile.
+            CChorusCurl_setopt_long(handle, CURLOPT_POSTFIELDSIZE, body.count)
+            let copied = body.withUnsafeBytes { bytes in
+                guard let base = bytes.baseAddress else { return CChorusCurl_setopt_string(handle, CURLOPT_COPYPOSTFIELDS, "") }
+                return CChorusCurl_setopt_pointer(handle, CURLOPT_COPYPOSTFIELDS, UnsafeMutableRawPointer(mutating: base))
+            }
+            guard copied == CURLE_OK else { return copied }
+        }
+        CChorusCurl_setopt_data_callback(handle, CURLOPT_WRITEFUNCTION) { data, size, count, user in
+            let transfer = Unmanaged<CurlTransfer>.fromOpaque(user!).takeUnretainedValue()
+            let bytes = UnsafeBufferPointer(start: UnsafeRawPointer(data!).assumingMemoryBound(to: UInt8.self), count: size * count)
+            return transfer.receive(bytes)
+        }
+        CChorusCurl_setopt_pointer(handle, CURLOPT_WRITEDATA, user)
+        CChorusCurl_setopt_data_callback(handle, CURLOPT_HEADERFUNCTION) { data, size, count, user in
+            let transfer = Unmanaged<CurlTransfer>.fromOpaque(user!).takeUnretainedValue()
+            let length = size * count
+            let bytes = UnsafeBufferPointer(start: UnsafeRawPointer(data!).assumingMemoryBound(to: UInt8.self), count: length)
+            if transfer.receiveHeaderLine(bytes) { transfer.loop.headCompleted(transfer) }
+            return length
+        }
+        CChorusCurl_setopt_pointer(handle, CURLOPT_HEADERDATA, user)
+        return CURLE_OK
+    }
+
+    static func milliseconds(_ duration: Duration) -> Int {
+        Int(duration.components.seconds * 1000 + duration.components.attoseconds / 1_000_000_000_000_000)
+    }
+}
