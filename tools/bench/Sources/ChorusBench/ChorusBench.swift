@@ -184,11 +184,15 @@ struct GatewayOverhead: AsyncParsableCommand {
     @OptionGroup var common: CommonOptions
     @Option(help: "Concurrency levels, comma-separated (e.g. 1,100).") var levels: String?
     @Option(help: "Requests per path and level.") var requests: Int?
+    @Option(help: "Concurrency levels of the streaming load (1 s answers), comma-separated; 0 for none.") var streamingLevels: String?
 
     func run() async throws {
         var config: GatewayOverheadScenario.Config = common.smoke ? .smoke : .init()
         if let levels { config.levels = try parseCounts(levels, option: "--levels") }
         if let requests { config.requests = requests }
+        if let streamingLevels {
+            config.streamingLevels = streamingLevels == "0" ? [] : try parseCounts(streamingLevels, option: "--streaming-levels")
+        }
         try await common.run([GatewayOverheadScenario(config: config)])
     }
 }

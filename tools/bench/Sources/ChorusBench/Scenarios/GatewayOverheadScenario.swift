@@ -13,19 +13,45 @@ import Synchronization
 ///   the body part carrying the first content ("Hello");
 /// - Chorus RPC: `ChorusClient.analyze` until the first `text_generation` event;
 /// - Chorus SSE: `POST /api/analyze/stream/parallel` until the first `text_generation` event.
-/// At 1 and 100 concurrent calls (each worker with its own keep-alive connection; RPC workers
-/// share one ChorusClient). Added latency = Chorus percentile − direct percentile.
+/// Two kinds of load, each at its concurrency levels:
+/// - back to back (`levels`, 1 and 100): each worker starts its next call as soon as the last one
+///   ended, and the upstream's whole answer takes 2 ms. At 100 workers this saturates the machine
+///   (client, upstream and Chorus share two cores), so the added TTFT there is queueing for CPU
+///   and the figure to compare is calls/s;
+/// - streaming (`streamingLevels`, 100): each upstream answer streams like a model's, one chunk
+///   every 50 ms for a second, so 100 workers keep 100 calls in flight at ~100 new calls/s: what
+///   "100 concurrent calls" means for an LLM gateway.
+/// Each worker has its own keep-alive connection for direct calls; RPC workers share one
+/// ChorusClient; SSE calls open a connection each. Added latency = Chorus percentile − direct
+/// percentile.
 struct GatewayOverheadScenario: Scenario {
     struct Config: Sendable {
         var levels = [1, 100]
         /// Requests per side per level.
         var requests = 3_000
         var warmup = 300
-        static let smoke = Config(levels: [1, 4], requests: 40, warmup: 10)
+        /// Concurrency levels of the streaming load.
+        var streamingLevels = [100]
+        /// Content chunks after the first, and the interval between them, of a streamed answer.
+        var streamingChunks = 20
+        var streamingIntervalMs = 50
+        /// Calls per worker and path in the streaming load (after one warm-up call each).
+        var streamingCallsPerWorker = 6
+        static let smoke = Config(levels: [1, 4], requests: 40, warmup: 10, streamingLevels: [4], streamingChunks: 3, streamingIntervalMs: 10, streamingCallsPerWorker: 2)
     }
 
     enum Path: String, CaseIterable {
         case direct, rpc, sse
+    }
+
+    /// Where a path's calls go: the upstream's port (direct) and the Chorus model that uses it.
+    struct Destination: Sendable {
+        var upstreamPort: Int
+        var model: String
+        var httpPort: Int
+        /// How long an answer streams: workers start this far apart in total, so their calls
+        /// arrive spread over time instead of all in the same millisecond every second.
+        var answerDuration: Duration = .zero
     }
 
     var config: Config
@@ -38,34 +64,46 @@ struct GatewayOverheadScenario: Scenario {
             "levels": .array(config.levels.map { .int($0) }),
             "requests_per_path_and_level": .int(config.requests),
             "warmup_requests": .int(config.warmup),
+            "streaming_levels": .array(config.streamingLevels.map { .int($0) }),
+            "streaming_answer": .string("first content chunk at once, then \(config.streamingChunks) chunks \(config.streamingIntervalMs) ms apart"),
+            "streaming_calls_per_worker": .int(config.streamingCallsPerWorker),
             "upstream": "serve-fake-openai (NIO), role + first content chunk at once, the rest 2 ms later",
             "chorus": "serve-chorus --registry (openai-compatible model via libcurl) --http",
         ])
         let upstream = try ServerProcess.launch(subcommand: "serve-fake-openai")
         defer { upstream.stop() }
-        let registry = try BenchRegistry.write(BenchRegistry.fakeOpenAI(name: "fake-gpt", port: upstream.port), name: "gateway")
+        let streamingUpstream = try ServerProcess.launch(
+            subcommand: "serve-fake-openai", arguments: ["--answer-chunks", String(config.streamingChunks), "--chunk-interval-ms", String(config.streamingIntervalMs)])
+        defer { streamingUpstream.stop() }
+        let registry = try BenchRegistry.write(
+            BenchRegistry.fakeOpenAI([(name: "fake-gpt", port: upstream.port), (name: "fake-gpt-streaming", port: streamingUpstream.port)]), name: "gateway")
         let chorus = try ServerProcess.launch(subcommand: "serve-chorus", arguments: ["--registry", registry, "--http", "--max-calls-per-connection", "1000"])
         defer { chorus.stop() }
         let rpcClient = ChorusClient(host: "127.0.0.1", port: chorus.port)
         defer { rpcClient.close() }
-        let ports = Ports(upstream: upstream.port, http: chorus.ports[1])
+        let quick = Destination(upstreamPort: upstream.port, model: "fake-gpt", httpPort: chorus.ports[1])
+        let streaming = Destination(
+            upstreamPort: streamingUpstream.port, model: "fake-gpt-streaming", httpPort: chorus.ports[1],
+            answerDuration: .milliseconds(config.streamingChunks * config.streamingIntervalMs))
 
         var details: [JSONValue] = []
-        for level in config.levels {
+        let loads = config.levels.map { (label: "\($0) concurrent", level: $0, requests: config.requests, warmup: min(config.warmup, config.requests), target: quick) }
+            + config.streamingLevels.map { (label: "\($0) concurrent streams", level: $0, requests: $0 * config.streamingCallsPerWorker, warmup: $0, target: streaming) }
+        for load in loads {
             var histograms: [Path: LatencyHistogram] = [:]
             var rates: [Path: Double] = [:]
             for path in Path.allCases {
-                _ = try await measure(path, concurrency: level, requests: min(config.warmup, config.requests), ports: ports, rpc: rpcClient)
-                let (histogram, rate, problems) = try await measure(path, concurrency: level, requests: config.requests, ports: ports, rpc: rpcClient)
+                _ = try await measure(path, concurrency: load.level, requests: load.warmup, target: load.target, rpc: rpcClient)
+                let (histogram, rate, problems) = try await measure(path, concurrency: load.level, requests: load.requests, target: load.target, rpc: rpcClient)
                 histograms[path] = histogram
                 rates[path] = rate
-                result.failures += problems.map { "\(path.rawValue) at \(level): \($0)" }
-                context.log("\(name): \(level) concurrent, \(path.rawValue): TTFT p50 \(Self.ms(histogram.percentile(50))) ms, p99 \(Self.ms(histogram.percentile(99))) ms, \(Table.format(rate)) calls/s")
+                result.failures += problems.map { "\(path.rawValue) at \(load.label): \($0)" }
+                context.log("\(name): \(load.label), \(path.rawValue): TTFT p50 \(Self.ms(histogram.percentile(50))) ms, p99 \(Self.ms(histogram.percentile(99))) ms, \(Table.format(rate)) calls/s")
             }
             let direct = histograms[.direct]!
             for path in [Path.rpc, .sse] {
                 let chorusHistogram = histograms[path]!
-                let tag = "\(level) concurrent, \(path.rawValue.uppercased())"
+                let tag = "\(load.label), \(path.rawValue.uppercased())"
                 let p50 = Metric("\(tag): TTFT p50", unit: "ms", better: .lower, chorus: chorusHistogram.percentile(50).map { $0 / 1000 }, baseline: direct.percentile(50).map { $0 / 1000 })
                 let p99 = Metric("\(tag): TTFT p99", unit: "ms", better: .lower, chorus: chorusHistogram.percentile(99).map { $0 / 1000 }, baseline: direct.percentile(99).map { $0 / 1000 })
                 let added50 = p50.chorus.flatMap { c in p50.baseline.map { c - $0 } }
@@ -83,7 +121,8 @@ struct GatewayOverheadScenario: Scenario {
                 ))
             }
             details.append([
-                "concurrency": .int(level),
+                "load": .string(load.label),
+                "concurrency": .int(load.level),
                 "direct": direct.summaryMilliseconds,
                 "rpc": histograms[.rpc]!.summaryMilliseconds,
                 "sse": histograms[.sse]!.summaryMilliseconds,
@@ -91,20 +130,15 @@ struct GatewayOverheadScenario: Scenario {
             ])
         }
         if !chorus.isRunning { result.failures.append("chorus server exited") }
-        if !upstream.isRunning { result.failures.append("fake upstream exited") }
+        if !upstream.isRunning || !streamingUpstream.isRunning { result.failures.append("fake upstream exited") }
         result.details = ["levels": .array(details)]
         return result
-    }
-
-    struct Ports: Sendable {
-        var upstream: Int
-        var http: Int
     }
 
     static func ms(_ micros: Double?) -> String { micros.map { String(format: "%.3f", $0 / 1000) } ?? "-" }
 
     /// `requests` calls over `concurrency` workers; TTFT histogram, calls/s, problems.
-    private func measure(_ path: Path, concurrency: Int, requests: Int, ports: Ports, rpc: ChorusClient) async throws -> (LatencyHistogram, Double, [String]) {
+    private func measure(_ path: Path, concurrency: Int, requests: Int, target: Destination, rpc: ChorusClient) async throws -> (LatencyHistogram, Double, [String]) {
         let total = Locked((histogram: LatencyHistogram(), problems: [String]()))
         let clock = ContinuousClock()
         let started = clock.now
@@ -115,18 +149,19 @@ struct GatewayOverheadScenario: Scenario {
                     var histogram = LatencyHistogram()
                     var problems: [String] = []
                     do {
+                        try await Task.sleep(for: target.answerDuration * worker / concurrency)
                         switch path {
                         case .direct:
-                            try await HTTPConnection.with(port: ports.upstream) { connection in
+                            try await HTTPConnection.with(port: target.upstreamPort) { connection in
                                 for _ in 0..<count { try await Self.direct(connection, into: &histogram, problems: &problems) }
                             }
                         case .sse:
                             // A fresh connection per call, timed from the connect: the bridge watches
                             // each SSE request's connection for the client leaving, and Hummingbird
                             // closes such a connection after the response (no keep-alive).
-                            for _ in 0..<count { try await Self.sse(port: ports.http, into: &histogram, problems: &problems) }
+                            for _ in 0..<count { try await Self.sse(port: target.httpPort, model: target.model, into: &histogram, problems: &problems) }
                         case .rpc:
-                            for _ in 0..<count { try await Self.rpc(rpc, into: &histogram, problems: &problems) }
+                            for _ in 0..<count { try await Self.rpc(rpc, model: target.model, into: &histogram, problems: &problems) }
                         }
                     } catch {
                         problems.append("worker \(worker): \(error)")
@@ -164,13 +199,13 @@ struct GatewayOverheadScenario: Scenario {
 
     static let chorusQuery = "What happens in the video?"
 
-    static func sse(port: Int, into histogram: inout LatencyHistogram, problems: inout [String]) async throws {
+    static func sse(port: Int, model: String, into histogram: inout LatencyHistogram, problems: inout [String]) async throws {
         let started = ContinuousClock.now
         var firstAt: ContinuousClock.Instant?
         var scanner = SSEScanner()
         var errors = 0
         let head = try await HTTPConnection.with(port: port) { connection in
-            try await connection.request(.POST, "/api/analyze/stream/parallel", json: #"{"query": "\#(chorusQuery)", "models": ["fake-gpt"]}"#) { chunk in
+            try await connection.request(.POST, "/api/analyze/stream/parallel", json: #"{"query": "\#(chorusQuery)", "models": ["\#(model)"]}"#) { chunk in
                 scanner.feed(chunk) { id, event in
                     if firstAt == nil, SSEScanner.contains(event, textEvent) { firstAt = .now }
                     if SSEScanner.contains(event, Array(#""event_type":"error""#.utf8)) { errors += 1 }
@@ -184,11 +219,11 @@ struct GatewayOverheadScenario: Scenario {
         histogram.record(micros: (firstAt - started).microseconds)
     }
 
-    static func rpc(_ client: ChorusClient, into histogram: inout LatencyHistogram, problems: inout [String]) async throws {
+    static func rpc(_ client: ChorusClient, model: String, into histogram: inout LatencyHistogram, problems: inout [String]) async throws {
         let started = ContinuousClock.now
         var firstAt: ContinuousClock.Instant?
         var completed = false
-        for try await event in client.analyze(AnalyzeRequest(query: chorusQuery, models: ["fake-gpt"])) {
+        for try await event in client.analyze(AnalyzeRequest(query: chorusQuery, models: [model])) {
             switch event.payload {
             case .textGeneration: if firstAt == nil { firstAt = .now }
             case .error(let error): problems.append("rpc: \(error.model) \(error.code) \(error.message)")

@@ -23,17 +23,16 @@ enum BenchRegistry {
         return "{\n  \"models\": [\n" + entries.joined(separator: ",\n") + "\n  ]\n}\n"
     }
 
-    /// One OpenAI-compatible model served by the bench's fake upstream on `port`.
-    static func fakeOpenAI(name: String, port: Int) -> String {
-        """
-        {
-          "models": [
-            {"name": "\(name)", "provider": "openai-compatible", "base_url": "http://127.0.0.1:\(port)/v1",
-             "upstream_model": "gpt-4o", "retry": {"max_attempts": 1},
-             "timeouts": {"first_chunk_ms": 60000, "idle_ms": 60000, "total_ms": 600000, "connect_ms": 5000}}
-          ]
+    /// OpenAI-compatible models, each served by one of the bench's fake upstreams (`port`).
+    static func fakeOpenAI(_ models: [(name: String, port: Int)]) -> String {
+        let entries = models.map { model in
+            """
+                {"name": "\(model.name)", "provider": "openai-compatible", "base_url": "http://127.0.0.1:\(model.port)/v1",
+                 "upstream_model": "gpt-4o", "retry": {"max_attempts": 1},
+                 "timeouts": {"first_chunk_ms": 60000, "idle_ms": 60000, "total_ms": 600000, "connect_ms": 5000}}
+            """
         }
-        """
+        return "{\n  \"models\": [\n" + entries.joined(separator: ",\n") + "\n  ]\n}\n"
     }
 
     /// Writes `contents` to a fresh temporary file and returns its path.

@@ -12,7 +12,9 @@ import NIOPosix
 /// Python server's jitter would drown sub-millisecond differences.) Every
 /// `POST /v1/chat/completions` gets `200 text/event-stream` with the role chunk and the first
 /// content chunk ("Hello") at once, then after `--rest-delay-ms` the remaining content, the
-/// finish chunk, a usage chunk and `data: [DONE]`, in OpenAI's exact chunk format.
+/// finish chunk, a usage chunk and `data: [DONE]`, in OpenAI's exact chunk format. With
+/// `--answer-chunks N` the answer streams like a model instead: N more content chunks, one every
+/// `--chunk-interval-ms`, then the finish, usage and `[DONE]`.
 struct ServeFakeOpenAI: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "serve-fake-openai",
@@ -21,9 +23,12 @@ struct ServeFakeOpenAI: AsyncParsableCommand {
 
     @Option(help: "Port (0 picks a free one).") var port = 0
     @Option(help: "Milliseconds between the first content chunk and the rest of the answer.") var restDelayMs = 2
+    @Option(help: "Content chunks streamed after the first one, one per --chunk-interval-ms (0: the whole rest at once after --rest-delay-ms).") var answerChunks = 0
+    @Option(help: "Milliseconds between streamed content chunks (with --answer-chunks).") var chunkIntervalMs = 50
 
     func run() async throws {
         let restDelay = TimeAmount.milliseconds(Int64(restDelayMs))
+        let pacing = answerChunks > 0 ? FakeOpenAIHandler.Pacing(chunks: answerChunks, interval: .milliseconds(Int64(chunkIntervalMs))) : nil
         let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .serverChannelOption(.backlog, value: 1024)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
@@ -31,7 +36,7 @@ struct ServeFakeOpenAI: AsyncParsableCommand {
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.configureHTTPServerPipeline()
-                    try channel.pipeline.syncOperations.addHandler(FakeOpenAIHandler(restDelay: restDelay))
+                    try channel.pipeline.syncOperations.addHandler(FakeOpenAIHandler(restDelay: restDelay, pacing: pacing))
                 }
             }
             .bind(host: "127.0.0.1", port: port).get()
@@ -45,11 +50,19 @@ final class FakeOpenAIHandler: ChannelInboundHandler {
     typealias InboundIn = HTTPServerRequestPart
     typealias OutboundOut = HTTPServerResponsePart
 
+    /// A streamed answer: `chunks` content chunks, one every `interval`.
+    struct Pacing {
+        var chunks: Int
+        var interval: TimeAmount
+    }
+
     private let restDelay: TimeAmount
+    private let pacing: Pacing?
     private var head: HTTPRequestHead?
 
-    init(restDelay: TimeAmount) {
+    init(restDelay: TimeAmount, pacing: Pacing? = nil) {
         self.restDelay = restDelay
+        self.pacing = pacing
     }
 
     static func chunk(_ delta: String, finish: String = "null") -> String {
@@ -57,9 +70,10 @@ final class FakeOpenAIHandler: ChannelInboundHandler {
     }
 
     static let first = chunk(#"{"role":"assistant","content":"","refusal":null}"#) + chunk(#"{"content":"Hello"}"#)
-    static let rest = [" from", " the", " fake", " upstream", "."].map { chunk(#"{"content":"\#($0)"}"#) }.joined()
-        + chunk("{}", finish: #""stop""#)
-        + #"data: {"id":"chatcmpl-bench","object":"chat.completion.chunk","created":1764115200,"model":"gpt-4o-2024-08-06","system_fingerprint":"fp_bench","choices":[],"usage":{"prompt_tokens":12,"completion_tokens":6,"total_tokens":18}}"# + "\n\n"
+    static let rest = [" from", " the", " fake", " upstream", "."].map { chunk(#"{"content":"\#($0)"}"#) }.joined() + end + usageAndDone
+    static let word = chunk(#"{"content":" word"}"#)
+    static let end = chunk("{}", finish: #""stop""#)
+    static let usageAndDone = #"data: {"id":"chatcmpl-bench","object":"chat.completion.chunk","created":1764115200,"model":"gpt-4o-2024-08-06","system_fingerprint":"fp_bench","choices":[],"usage":{"prompt_tokens":12,"completion_tokens":6,"total_tokens":18}}"# + "\n\n"
         + "data: [DONE]\n\n"
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -90,10 +104,34 @@ final class FakeOpenAIHandler: ChannelInboundHandler {
         context.writeAndFlush(wrapOutboundOut(.body(.byteBuffer(ByteBuffer(string: Self.first)))), promise: nil)
         let loopBound = NIOLoopBound((handler: self, context: context), eventLoop: context.eventLoop)
         let keepAlive = request.isKeepAlive
+        if let pacing {
+            streamAnswer(loopBound, remaining: pacing.chunks, interval: pacing.interval, keepAlive: keepAlive)
+            return
+        }
         context.eventLoop.scheduleTask(in: restDelay) {
             let (handler, context) = loopBound.value
             guard context.channel.isActive else { return }
             context.write(handler.wrapOutboundOut(.body(.byteBuffer(ByteBuffer(string: Self.rest)))), promise: nil)
+            context.writeAndFlush(handler.wrapOutboundOut(.end(nil)), promise: nil)
+            if !keepAlive { context.close(promise: nil) }
+        }
+    }
+
+    /// Writes one content chunk every `interval`, then the end of the answer.
+    private func streamAnswer(
+        _ loopBound: NIOLoopBound<(handler: FakeOpenAIHandler, context: ChannelHandlerContext)>,
+        remaining: Int, interval: TimeAmount, keepAlive: Bool
+    ) {
+        let (_, context) = loopBound.value
+        context.eventLoop.scheduleTask(in: interval) {
+            let (handler, context) = loopBound.value
+            guard context.channel.isActive else { return }
+            guard remaining == 0 else {
+                context.writeAndFlush(handler.wrapOutboundOut(.body(.byteBuffer(ByteBuffer(string: Self.word)))), promise: nil)
+                handler.streamAnswer(loopBound, remaining: remaining - 1, interval: interval, keepAlive: keepAlive)
+                return
+            }
+            context.write(handler.wrapOutboundOut(.body(.byteBuffer(ByteBuffer(string: Self.end + Self.usageAndDone)))), promise: nil)
             context.writeAndFlush(handler.wrapOutboundOut(.end(nil)), promise: nil)
             if !keepAlive { context.close(promise: nil) }
         }
