@@ -49,10 +49,89 @@ static inline CURLMcode CChorusCurl_multi_setopt_long(CURLM *multi, CURLMoption 
     return curl_multi_setopt(multi, option, value);
 }
 
-/// Continues a transfer paused by its write callback (`CURLPAUSE_CONT` is a composite macro Swift
-/// cannot import). Only on the thread driving the transfer's multi handle.
+/// Continues a paused transfer (`CURLPAUSE_CONT` is a composite macro Swift cannot import).
+/// Only on the thread driving the transfer's multi handle.
 static inline CURLcode CChorusCurl_unpause(CURL *handle) {
     return curl_easy_pause(handle, CURLPAUSE_CONT);
+}
+
+/// Stops curl reading the transfer's response until `CChorusCurl_unpause`. Called outside curl's
+/// callbacks, on the thread driving the transfer's multi handle.
+static inline CURLcode CChorusCurl_pause_receiving(CURL *handle) {
+    return curl_easy_pause(handle, CURLPAUSE_RECV);
+}
+
+// MARK: - The multi socket interface over epoll
+//
+// CurlMultiLoop drives its multi handle with `curl_multi_socket_action`: curl tells it which
+// sockets to watch (socket callback) and when to call back on a timer (timer callback), the loop
+// waits in epoll and reports only the sockets that are ready. Unlike `curl_multi_perform`, which
+// visits every transfer on every call, the cost of a wake-up is that of the transfers it concerns.
+// The epoll calls are here because `struct epoll_event` is packed on x86-64.
+
+#include <errno.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+
+typedef int (*CChorusCurl_socket_callback)(CURL *easy, curl_socket_t socket, int what, void *user, void *socketUser);
+typedef int (*CChorusCurl_timer_callback)(CURLM *multi, long timeoutMilliseconds, void *user);
+
+static inline CURLMcode CChorusCurl_multi_setopt_pointer(CURLM *multi, CURLMoption option, void *value) {
+    return curl_multi_setopt(multi, option, value);
+}
+
+static inline CURLMcode CChorusCurl_multi_setopt_socket_callback(CURLM *multi, CChorusCurl_socket_callback callback) {
+    return curl_multi_setopt(multi, CURLMOPT_SOCKETFUNCTION, callback);
+}
+
+static inline CURLMcode CChorusCurl_multi_setopt_timer_callback(CURLM *multi, CChorusCurl_timer_callback callback) {
+    return curl_multi_setopt(multi, CURLMOPT_TIMERFUNCTION, callback);
+}
+
+/// Adds, changes or removes `fd` in the epoll set `epfd` as curl's `what` (CURL_POLL_*) asks.
+/// Returns 0 or -1 with errno; removing a socket curl already closed is not an error.
+static inline int CChorusCurl_epoll_watch(int epfd, int fd, int what) {
+    if (what == CURL_POLL_REMOVE) {
+        int result = epoll_ctl(epfd, EPOLL_CTL_DEL, fd, NULL);
+        return (result == 0 || errno == EBADF || errno == ENOENT) ? 0 : -1;
+    }
+    struct epoll_event event = {0};
+    event.data.fd = fd;
+    if (what & CURL_POLL_IN) event.events |= EPOLLIN;
+    if (what & CURL_POLL_OUT) event.events |= EPOLLOUT;
+    int result = epoll_ctl(epfd, EPOLL_CTL_MOD, fd, &event);
+    if (result != 0 && errno == ENOENT) result = epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &event);
+    return result;
+}
+
+/// Waits up to `timeoutMilliseconds` (-1: no limit) for at most `capacity` ready descriptors;
+/// fills `fds` and `flags` (CURL_CSELECT_IN/OUT/ERR) and returns their number, or -1 with errno.
+static inline int CChorusCurl_epoll_wait(int epfd, int *fds, int *flags, int capacity, int timeoutMilliseconds) {
+    struct epoll_event events[128];
+    if (capacity > 128) capacity = 128;
+    int count = epoll_wait(epfd, events, capacity, timeoutMilliseconds);
+    for (int index = 0; index < count; index++) {
+        fds[index] = events[index].data.fd;
+        int flag = 0;
+        if (events[index].events & (EPOLLIN | EPOLLHUP | EPOLLRDHUP)) flag |= CURL_CSELECT_IN;
+        if (events[index].events & EPOLLOUT) flag |= CURL_CSELECT_OUT;
+        if (events[index].events & EPOLLERR) flag |= CURL_CSELECT_ERR;
+        flags[index] = flag;
+    }
+    return count;
+}
+
+/// A non-blocking, close-on-exec eventfd for waking the loop; -1 with errno on failure.
+static inline int CChorusCurl_eventfd(void) {
+    return eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+}
+
+/// Adds the loop's wake-up eventfd to the epoll set (readable = commands are waiting).
+static inline int CChorusCurl_epoll_add_reader(int epfd, int fd) {
+    struct epoll_event event = {0};
+    event.data.fd = fd;
+    event.events = EPOLLIN;
+    return epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &event);
 }
 
 // MARK: - Share handles

@@ -54,7 +54,13 @@ extension CurlMultiLoop {
         CChorusCurl_setopt_data_callback(handle, CURLOPT_WRITEFUNCTION) { data, size, count, user in
             let transfer = Unmanaged<CurlTransfer>.fromOpaque(user!).takeUnretainedValue()
             let bytes = UnsafeBufferPointer(start: UnsafeRawPointer(data!).assumingMemoryBound(to: UInt8.self), count: size * count)
-            return transfer.receive(bytes)
+            switch transfer.receive(bytes) {
+            case .taken: return bytes.count
+            case .takenAndFull:
+                transfer.loop.bufferFilled(transfer)
+                return bytes.count
+            case .cancelled: return 0
+            }
         }
         CChorusCurl_setopt_pointer(handle, CURLOPT_WRITEDATA, user)
         CChorusCurl_setopt_data_callback(handle, CURLOPT_HEADERFUNCTION) { data, size, count, user in

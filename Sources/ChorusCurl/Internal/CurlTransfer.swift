@@ -4,10 +4,11 @@ import Foundation
 /// One transfer: the hand-over point between its easy handle, driven by a ``CurlMultiLoop`` thread,
 /// and the one async task reading the response.
 ///
-/// The body goes through a bounded buffer. When it is full the write callback pauses the transfer
-/// (`CURL_WRITEFUNC_PAUSE`), so curl stops reading that socket and TCP pushes back on the upstream;
-/// the reader's next take that makes room asks the loop to continue it. A slow reader therefore
-/// pauses the upstream instead of growing memory, and never holds up the loop's other transfers.
+/// The body goes through a bounded buffer. When it is full the loop pauses the transfer
+/// (`curl_easy_pause(CURLPAUSE_RECV)`), so curl stops reading that socket and TCP pushes back on
+/// the upstream; the reader's take that frees half the buffer asks the loop to continue it. A
+/// slow reader therefore pauses the upstream instead of growing memory, and never holds up the
+/// loop's other transfers.
 final class CurlTransfer: @unchecked Sendable {
     // Every field below is guarded by `lock`.
     private let lock = NSLock()
@@ -19,7 +20,7 @@ final class CurlTransfer: @unchecked Sendable {
     private var bodyWaiter: CheckedContinuation<[UInt8]?, any Error>?
     private var result: Result<Void, any Error>?
     private var cancelled = false
-    /// The write callback returned `CURL_WRITEFUNC_PAUSE` and nobody asked the loop to continue yet.
+    /// The buffer filled up and the reader has not freed half of it since.
     private var paused = false
 
     // Only touched on the loop thread (header callback and `deliverHead`).
@@ -128,30 +129,49 @@ final class CurlTransfer: @unchecked Sendable {
 
     // MARK: Loop thread side
 
-    /// Called from the write callback: `CURL_WRITEFUNC_PAUSE` when the buffer is full (curl keeps
-    /// the bytes and offers them again once resumed), 0 to abort a cancelled transfer, else the
-    /// number of bytes taken.
-    func receive(_ bytes: UnsafeBufferPointer<UInt8>) -> Int {
+    enum Received {
+        /// Taken; the transfer may go on.
+        case taken
+        /// Taken, and the buffer is now full: the loop pauses the transfer after this round.
+        case takenAndFull
+        /// The transfer was cancelled: abort it.
+        case cancelled
+    }
+
+    /// Called from the write callback. Always takes the bytes (the buffer may overshoot its
+    /// capacity by what curl reads in one round; the loop then pauses the transfer). Returning
+    /// `CURL_WRITEFUNC_PAUSE` instead would have curl hold the refused bytes and replay them on
+    /// resume, the path behind curl's stalled-after-unpause reports (curl issues #4966, #13337)
+    /// that was only reworked in libcurl 8; Debian 12 ships 7.88.
+    func receive(_ bytes: UnsafeBufferPointer<UInt8>) -> Received {
         lock.lock()
         if cancelled {
             lock.unlock()
-            return 0
+            return .cancelled
         }
         if let waiter = bodyWaiter {
             bodyWaiter = nil
             lock.unlock()
             waiter.resume(returning: Array(bytes))
-            return bytes.count
-        }
-        if bufferedBytes >= capacity {
-            paused = true
-            lock.unlock()
-            return Int(CURL_WRITEFUNC_PAUSE)
+            return .taken
         }
         chunks.append(Array(bytes))
         bufferedBytes += bytes.count
+        guard bufferedBytes >= capacity, !paused else {
+            lock.unlock()
+            return .taken
+        }
+        paused = true
         lock.unlock()
-        return bytes.count
+        return .takenAndFull
+    }
+
+    /// Whether the reader still has not made room since the buffer filled up (the loop checks
+    /// before it pauses the transfer; a reader that made room meanwhile has asked to resume).
+    var isWaitingForRoom: Bool {
+        lock.lock()
+        defer { lock.unlock() }
+        return paused && result == nil && !cancelled
     }
 
     /// Called from the header callback with one raw header line (bytes as curl hands them).
