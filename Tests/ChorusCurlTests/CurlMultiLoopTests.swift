@@ -1,3 +1,4 @@
+import Foundation
 import ChorusCore
 @testable import ChorusCurl
 import Synchronization
@@ -111,6 +112,38 @@ struct CurlMultiLoopTests {
                 response = try await client.execute(HTTPRequestSpec(url: "http://127.0.0.1:\(server.port)/"))
             }  // the last copy of the client is gone: the loop shuts down once this transfer ends
             #expect(String(decoding: try await response.collectBody(), as: UTF8.self) == "ab")
+        }
+    }
+
+    /// The epoll and eventfd descriptors this process holds (each client's loop owns one of each).
+    static func loopDescriptors() throws -> Int {
+        try FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd").filter { name in
+            let target = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/fd/\(name)")) ?? ""
+            return target == "anon_inode:[eventpoll]" || target == "anon_inode:[eventfd]"
+        }.count
+    }
+
+    @Test("dropped clients give back their loop's descriptors, whether or not they ever ran a request")
+    func noDescriptorLeak() async throws {
+        let script: [ScriptedHTTPServer.Step] = [.write("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")]
+        try await ScriptedHTTPServer.withServer(script) { server in
+            let before = try Self.loopDescriptors()
+            for index in 0..<100 {
+                let client = CurlHTTPClient()
+                if index % 2 == 0 {
+                    let response = try await client.execute(HTTPRequestSpec(url: "http://127.0.0.1:\(server.port)/"))
+                    #expect(try await response.collectBody() == Array("ok".utf8))
+                }
+            }
+            // A used client's thread exits (and releases its loop) just after its last transfer.
+            var after = try Self.loopDescriptors()
+            let deadline = ContinuousClock.now + .seconds(10)
+            while after - before >= 20, ContinuousClock.now < deadline {
+                try await Task.sleep(for: .milliseconds(20))
+                after = try Self.loopDescriptors()
+            }
+            // 100 leaked loops would hold 200 more; other tests running alongside hold a few.
+            #expect(after - before < 20, "\(before) descriptors before, \(after) after 100 clients")
         }
     }
 }

@@ -181,7 +181,8 @@ final class CurlMultiLoop: @unchecked Sendable {
                     continue
                 }
                 let result = curl_multi_socket_action(multi, fds[index], flags[index], &stillRunning)
-                if result != CURLM_OK { code = result }
+                // BAD_SOCKET: an earlier action of this batch closed that socket; nothing to do.
+                if result != CURLM_OK, result != CURLM_BAD_SOCKET { code = result }
             }
             if let deadline = timerDeadline, deadline <= DispatchTime.now().uptimeNanoseconds {
                 timerDeadline = nil
