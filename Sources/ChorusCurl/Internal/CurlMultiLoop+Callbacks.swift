@@ -8,7 +8,7 @@ extension CurlMultiLoop {
         CChorusCurl_multi_setopt_socket_callback(multi) { _, socket, what, user, _ in
             // curl says which sockets to watch for what; the loop waits on them in epoll.
             let loop = Unmanaged<CurlMultiLoop>.fromOpaque(user!).takeUnretainedValue()
-            return CChorusCurl_epoll_watch(loop.epollDescriptor, socket, what) == 0 ? 0 : -1
+            return CChorusCurl_epoll_watch(loop.epollFD, socket, what) == 0 ? 0 : -1
         }
         CChorusCurl_multi_setopt_pointer(multi, CURLMOPT_SOCKETDATA, user)
         CChorusCurl_multi_setopt_timer_callback(multi) { _, milliseconds, user in

@@ -40,8 +40,7 @@ final class CurlMultiLoop: @unchecked Sendable {
     // Loop thread only (and `init` / `shutdown` before the thread started).
     private let multi: UnsafeMutableRawPointer?
     /// The epoll set of curl's sockets and `wakeFD`; -1 if the kernel refused one.
-    private let epollFD: Int32
-    var epollDescriptor: Int32 { epollFD }
+    let epollFD: Int32
     /// Readable while commands wait; written under `lock` by `send`.
     private let wakeFD: Int32
     /// When curl wants `curl_multi_socket_action(CURL_SOCKET_TIMEOUT)`, in `DispatchTime` nanoseconds.
@@ -258,25 +257,22 @@ final class CurlMultiLoop: @unchecked Sendable {
     /// Takes the handle out of the multi handle and back into the spares, then reports the outcome:
     /// whoever sees a transfer end finds its connection already back in the cache.
     private func finish(_ easy: UnsafeMutableRawPointer, code: CURLcode, multi: UnsafeMutableRawPointer) {
+        let outcome: Result<Void, any Error> = code == CURLE_OK
+            ? .success(())
+            : .failure(CurlError(code: Int(code.rawValue), message: String(cString: curl_easy_strerror(code))))
+        end(easy, outcome, multi: multi)
+    }
+
+    private func failAll(_ error: CurlError, multi: UnsafeMutableRawPointer) {
+        for easy in Array(running.keys) { end(easy, .failure(error), multi: multi) }
+    }
+
+    private func end(_ easy: UnsafeMutableRawPointer, _ outcome: Result<Void, any Error>, multi: UnsafeMutableRawPointer) {
         guard let entry = running.removeValue(forKey: easy) else { return }
         curl_multi_remove_handle(multi, easy)
         entry.transfer.easy = nil
         release(entry)
-        if code == CURLE_OK {
-            entry.transfer.complete(.success(()))
-        } else {
-            entry.transfer.complete(.failure(CurlError(code: Int(code.rawValue), message: String(cString: curl_easy_strerror(code)))))
-        }
-    }
-
-    private func failAll(_ error: CurlError, multi: UnsafeMutableRawPointer) {
-        for easy in Array(running.keys) {
-            guard let entry = running.removeValue(forKey: easy) else { continue }
-            curl_multi_remove_handle(multi, easy)
-            entry.transfer.easy = nil
-            release(entry)
-            entry.transfer.complete(.failure(error))
-        }
+        entry.transfer.complete(outcome)
     }
 
     /// Resets the handle (every option dropped, so it points at none of the transfer's memory any
