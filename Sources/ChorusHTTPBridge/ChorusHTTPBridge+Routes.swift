@@ -7,7 +7,7 @@ import NIOCore
 extension ChorusHTTPBridge {
     static let streamPath = "/api/analyze/stream/parallel"
 
-    func addRoutes(to router: Router<BasicRequestContext>) {
+    func addRoutes(to router: Router<BridgeRequestContext>) {
         router.post(RouterPath(stringLiteral: Self.streamPath)) { request, context in
             try await self.analyze(request, context: context, fromJSON: true)
         }
@@ -46,7 +46,7 @@ extension ChorusHTTPBridge {
     }
 
     /// POST (JSON body) and GET (query, for EventSource) share everything after parsing.
-    private func analyze(_ request: Request, context: BasicRequestContext, fromJSON: Bool) async throws -> Response {
+    private func analyze(_ request: Request, context: BridgeRequestContext, fromJSON: Bool) async throws -> Response {
         var request = request
         let analyzeRequest: AnalyzeRequest
         do {
@@ -81,17 +81,16 @@ extension ChorusHTTPBridge {
         }
         let heartbeat = configuration.heartbeatInterval
         let startAfter = lastEventID ?? 0
-        let requestBody = request.body
         let headers: HTTPFields = [
             .contentType: "text/event-stream; charset=utf-8",
             .cacheControl: "no-cache",
             HTTPField.Name("X-Accel-Buffering")!: "no",
             HTTPField.Name("X-Request-Id")!: call.requestID,
         ]
+        // No watch: the connection closed between the request and here (its handler left).
+        let watch = connectionWatches.watch(for: context.channel) ?? ConnectionWatch.closed
         return Response(status: .ok, headers: headers, body: ResponseBody { writer in
-            try await requestBody.consumeWithCancellationOnInboundClose { _ in
-                try await Self.pump(call: call, after: startAfter, heartbeat: heartbeat, writer: &writer)
-            }
+            try await Self.pump(call: call, after: startAfter, heartbeat: heartbeat, watch: watch, writer: &writer)
             try await writer.finish(nil)
         })
     }
@@ -135,9 +134,13 @@ extension ChorusHTTPBridge {
     /// Writes the call's events to one client: whole SSE events (a batch per write when the
     /// client is behind), a heartbeat comment when the stream is quiet, `[DONE]` at the end.
     /// Leaving (disconnect) detaches the client; the last client leaving a running call cancels it.
-    static func pump(call: BridgeCall, after lastEventID: UInt64, heartbeat: Duration, writer: inout any ResponseBodyWriter) async throws {
+    /// Throws `CancellationError` when the client left, so Hummingbird closes the connection
+    /// instead of keeping it for another request.
+    static func pump(call: BridgeCall, after lastEventID: UInt64, heartbeat: Duration, watch: ConnectionWatch, writer: inout any ResponseBodyWriter) async throws {
         let id = call.subscribe(after: lastEventID)
+        let token = watch.onClose { call.disconnect(id) }
         defer {
+            watch.cancel(token)
             if call.unsubscribe(id) { call.requestCancel(reason: "the client disconnected") }
         }
         try await withThrowingTaskGroup(of: Void.self) { group in
@@ -153,7 +156,8 @@ extension ChorusHTTPBridge {
                 }
             }
             defer { group.cancelAll() }
-            while let chunk = await call.next(for: id) {
+            while true {
+                guard let chunk = await call.next(for: id) else { throw CancellationError() }
                 switch chunk {
                 case .events(let bytes):
                     try await writer.write(bytes)

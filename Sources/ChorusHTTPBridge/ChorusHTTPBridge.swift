@@ -22,6 +22,8 @@ public final class ChorusHTTPBridge: Service, Sendable {
     let logger: Logger
     let registry: BridgeCallRegistry
     let assets: StaticAssets
+    /// The open connections' close signals (see ``ConnectionWatch``).
+    let connectionWatches = ConnectionWatches()
     private let port = Mutex<(Int?, [CheckedContinuation<Int?, Never>])>((nil, []))
 
     public init(service: any ChorusService, configuration: Configuration = Configuration(), logger: Logger) {
@@ -59,11 +61,13 @@ public final class ChorusHTTPBridge: Service, Sendable {
     public var runningCalls: Int { registry.runningCalls }
 
     public func run() async throws {
-        let router = Router(context: BasicRequestContext.self)
-        router.add(middleware: CORSPolicy<BasicRequestContext>(allowedOrigins: configuration.allowedOrigins))
+        let router = Router(context: BridgeRequestContext.self)
+        router.add(middleware: CORSPolicy<BridgeRequestContext>(allowedOrigins: configuration.allowedOrigins))
         addRoutes(to: router)
+        let watches = connectionWatches
         let app = Application(
             router: router,
+            server: .http1(configuration: .init(additionalChannelHandlers: [ConnectionWatchHandler(watches: watches)])),
             configuration: ApplicationConfiguration(address: .hostname(configuration.host, port: configuration.port), serverName: "chorus"),
             onServerRunning: { channel in
                 self.bound(port: channel.localAddress?.port)

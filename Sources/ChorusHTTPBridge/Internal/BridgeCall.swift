@@ -216,13 +216,13 @@ final class BridgeCall: AnalyzeEventSink, Sendable {
 
     /// The next chunk for subscriber `id`: every event it has not seen yet (up to `maxBytes`,
     /// concatenated so a fast stream costs one write per batch, not per event), a heartbeat, or
-    /// the end; waits for the service when there is nothing. Nil when the waiting task is cancelled
-    /// (the client disconnected).
+    /// the end; waits for the service when there is nothing. Nil when the client disconnected
+    /// (``disconnect(_:)``) or the waiting task is cancelled.
     func next(for id: UInt64, maxBytes: Int = 64 * 1024) async -> Chunk? {
         while true {
             enum Step { case chunk(Chunk, [CheckedContinuation<Void, any Error>]), wait }
-            let step: Step = state.withLock { state in
-                guard let subscriber = state.subscribers[id] else { return .chunk(.end([]), []) }
+            let step: Step? = state.withLock { state in
+                guard let subscriber = state.subscribers[id] else { return nil }
                 let wanted = subscriber.delivered + 1
                 if wanted < state.firstRetainedSeq, wanted <= state.lastSeq {
                     let error = ChorusError(
@@ -258,6 +258,8 @@ final class BridgeCall: AnalyzeEventSink, Sendable {
                 return .wait
             }
             switch step {
+            case nil:
+                return nil
             case .chunk(let chunk, let producers):
                 for producer in producers { producer.resume() }
                 return chunk
@@ -314,7 +316,15 @@ final class BridgeCall: AnalyzeEventSink, Sendable {
         }?.resume()
     }
 
-    /// Wakes a waiting subscriber without new data (used when its client disconnects).
+    /// Detaches subscriber `id` because its client went away, waking it if it waits (its
+    /// ``next(for:maxBytes:)`` then returns nil). Its pump still calls ``unsubscribe(_:)``.
+    func disconnect(_ id: UInt64) {
+        state.withLock { state in
+            state.subscribers.removeValue(forKey: id)?.waiter
+        }?.resume()
+    }
+
+    /// Wakes a waiting subscriber without new data (used when its task is cancelled).
     func wake(_ id: UInt64) {
         state.withLock { state -> CheckedContinuation<Void, Never>? in
             defer { state.subscribers[id]?.waiter = nil }

@@ -106,6 +106,11 @@ final class HTTPConnection {
         channel.channel.close(promise: nil)
     }
 
+    /// Half-closes the connection: sends FIN but keeps reading, like `shutdown(fd, SHUT_WR)`.
+    func closeOutput() async throws {
+        try await channel.channel.close(mode: .output)
+    }
+
     // MARK: Reading
 
     /// Reads more bytes into the buffer; false at end of stream.

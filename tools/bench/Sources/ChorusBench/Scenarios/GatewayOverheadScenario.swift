@@ -156,10 +156,11 @@ struct GatewayOverheadScenario: Scenario {
                                 for _ in 0..<count { try await Self.direct(connection, into: &histogram, problems: &problems) }
                             }
                         case .sse:
-                            // A fresh connection per call, timed from the connect: the bridge watches
-                            // each SSE request's connection for the client leaving, and Hummingbird
-                            // closes such a connection after the response (no keep-alive).
-                            for _ in 0..<count { try await Self.sse(port: target.httpPort, model: target.model, into: &histogram, problems: &problems) }
+                            // One kept-alive connection per worker, as for the direct path (the
+                            // bridge keeps a connection open after a whole stream).
+                            try await HTTPConnection.with(port: target.httpPort) { connection in
+                                for _ in 0..<count { try await Self.sse(connection, model: target.model, into: &histogram, problems: &problems) }
+                            }
                         case .rpc:
                             for _ in 0..<count { try await Self.rpc(rpc, model: target.model, into: &histogram, problems: &problems) }
                         }
@@ -199,17 +200,15 @@ struct GatewayOverheadScenario: Scenario {
 
     static let chorusQuery = "What happens in the video?"
 
-    static func sse(port: Int, model: String, into histogram: inout LatencyHistogram, problems: inout [String]) async throws {
+    static func sse(_ connection: HTTPConnection, model: String, into histogram: inout LatencyHistogram, problems: inout [String]) async throws {
         let started = ContinuousClock.now
         var firstAt: ContinuousClock.Instant?
         var scanner = SSEScanner()
         var errors = 0
-        let head = try await HTTPConnection.with(port: port) { connection in
-            try await connection.request(.POST, "/api/analyze/stream/parallel", json: #"{"query": "\#(chorusQuery)", "models": ["\#(model)"]}"#) { chunk in
-                scanner.feed(chunk) { id, event in
-                    if firstAt == nil, SSEScanner.contains(event, textEvent) { firstAt = .now }
-                    if SSEScanner.contains(event, Array(#""event_type":"error""#.utf8)) { errors += 1 }
-                }
+        let head = try await connection.request(.POST, "/api/analyze/stream/parallel", json: #"{"query": "\#(chorusQuery)", "models": ["\#(model)"]}"#) { chunk in
+            scanner.feed(chunk) { id, event in
+                if firstAt == nil, SSEScanner.contains(event, textEvent) { firstAt = .now }
+                if SSEScanner.contains(event, Array(#""event_type":"error""#.utf8)) { errors += 1 }
             }
         }
         guard head.status == .ok, let firstAt, scanner.done, errors == 0 else {
