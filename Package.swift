@@ -117,6 +117,7 @@ let package = Package(
             name: "ChorusHTTPBridge",
             dependencies: [
                 "ChorusCore",
+                "ChorusWire",  // EventLoopTaskExecutor only; the bridge speaks no frames
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "NIOCore", package: "swift-nio"),

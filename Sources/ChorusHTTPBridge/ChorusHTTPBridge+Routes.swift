@@ -1,4 +1,5 @@
 import ChorusCore
+import ChorusWire
 import Foundation
 import HTTPTypes
 import Hummingbird
@@ -8,11 +9,20 @@ extension ChorusHTTPBridge {
     static let streamPath = "/api/analyze/stream/parallel"
 
     func addRoutes(to router: Router<BridgeRequestContext>) {
+        // An analyze request, its call and its pump run on the connection's event loop, as
+        // chorusd's RPC calls do (see EventLoopTaskExecutor): from the model to the socket, an
+        // event then stays on one thread, and so does the call's start.
         router.post(RouterPath(stringLiteral: Self.streamPath)) { request, context in
-            try await self.analyze(request, context: context, fromJSON: true)
+            let executor = EventLoopTaskExecutor(eventLoop: context.channel.eventLoop)
+            return try await withTaskExecutorPreference(executor) {
+                try await self.analyze(request, context: context, executor: executor, fromJSON: true)
+            }
         }
         router.get(RouterPath(stringLiteral: Self.streamPath)) { request, context in
-            try await self.analyze(request, context: context, fromJSON: false)
+            let executor = EventLoopTaskExecutor(eventLoop: context.channel.eventLoop)
+            return try await withTaskExecutorPreference(executor) {
+                try await self.analyze(request, context: context, executor: executor, fromJSON: false)
+            }
         }
         router.get("/api/models") { _, _ in
             let models = try await self.service.listModels(context: CallContext(logger: self.logger))
@@ -46,7 +56,7 @@ extension ChorusHTTPBridge {
     }
 
     /// POST (JSON body) and GET (query, for EventSource) share everything after parsing.
-    private func analyze(_ request: Request, context: BridgeRequestContext, fromJSON: Bool) async throws -> Response {
+    private func analyze(_ request: Request, context: BridgeRequestContext, executor: EventLoopTaskExecutor, fromJSON: Bool) async throws -> Response {
         var request = request
         let analyzeRequest: AnalyzeRequest
         do {
@@ -73,7 +83,7 @@ extension ChorusHTTPBridge {
                 peer: nil,
                 logger: logger
             )
-            call = try registry.start(analyzeRequest, context: callContext)
+            call = try registry.start(analyzeRequest, context: callContext, executor: executor)
             if let failure = await call.awaitStart() {
                 registry.discard(call)
                 throw BridgeError(failure, retryAfterSeconds: configuration.retryAfterSeconds)
@@ -90,7 +100,9 @@ extension ChorusHTTPBridge {
         // No watch: the connection closed between the request and here (its handler left).
         let watch = connectionWatches.watch(for: context.channel) ?? ConnectionWatch.closed
         return Response(status: .ok, headers: headers, body: ResponseBody { writer in
-            try await Self.pump(call: call, after: startAfter, heartbeat: heartbeat, watch: watch, writer: &writer)
+            try await withTaskExecutorPreference(executor) {
+                try await Self.pump(call: call, after: startAfter, heartbeat: heartbeat, watch: watch, writer: &writer)
+            }
             try await writer.finish(nil)
         })
     }

@@ -37,8 +37,9 @@ struct WireFormatTests {
                 #expect(text.hasPrefix("id: ") || text.hasPrefix("data: ") || text.hasPrefix(": "), "a chunk must start at an event boundary: \(text.debugDescription)")
                 #expect(throws: Never.self) { try SSE.parse(chunk) }
             }
-            // The body ended with the terminating chunk; the server then closes the stream's connection.
-            #expect(try await connection.readUntilClosed(), "the connection is closed after the stream")
+            // The body ended with the terminating chunk, and the connection stays open (keep-alive).
+            try await connection.sendRequest("GET", "/healthz")
+            #expect(try await connection.readResponse().status == 200, "the connection serves the next request")
         }
     }
 

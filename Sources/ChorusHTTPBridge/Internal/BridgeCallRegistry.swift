@@ -16,8 +16,14 @@ final class BridgeCallRegistry: Sendable {
     private let configuration: ChorusHTTPBridge.Configuration
     private let logger: Logger
     private let state = Mutex(State())
-    private let jobs: AsyncStream<(BridgeCall, CallContext)>
-    private let jobsContinuation: AsyncStream<(BridgeCall, CallContext)>.Continuation
+    private let jobs: AsyncStream<Job>
+    private let jobsContinuation: AsyncStream<Job>.Continuation
+
+    private struct Job: Sendable {
+        var call: BridgeCall
+        var context: CallContext
+        var executor: (any TaskExecutor)?
+    }
 
     init(service: any ChorusService, configuration: ChorusHTTPBridge.Configuration, logger: Logger) {
         self.service = service
@@ -30,8 +36,8 @@ final class BridgeCallRegistry: Sendable {
     func run() async {
         await withDiscardingTaskGroup { group in
             group.addTask { await self.evictLoop() }
-            for await (call, context) in jobs {
-                group.addTask { await self.execute(call, context: context) }
+            for await job in jobs {
+                group.addTask(executorPreference: job.executor) { await self.execute(job.call, context: job.context) }
             }
             // The bridge stopped (its HTTP server finished draining): stop the eviction loop and
             // any call no client is attached to any more.
@@ -43,8 +49,9 @@ final class BridgeCallRegistry: Sendable {
         jobsContinuation.finish()
     }
 
-    /// Starts a call. Throws a ``BridgeError`` when limited, draining, or the request id is in use.
-    func start(_ request: AnalyzeRequest, context: CallContext) throws -> BridgeCall {
+    /// Starts a call, preferring `executor` for it (the requesting connection's event loop).
+    /// Throws a ``BridgeError`` when limited, draining, or the request id is in use.
+    func start(_ request: AnalyzeRequest, context: CallContext, executor: (any TaskExecutor)? = nil) throws -> BridgeCall {
         let requestID = request.requestID ?? BridgeCallRegistry.generateID()
         var request = request
         request.requestID = requestID
@@ -67,7 +74,7 @@ final class BridgeCallRegistry: Sendable {
             state.calls[requestID] = call
             state.running += 1
         }
-        jobsContinuation.yield((call, context))
+        jobsContinuation.yield(Job(call: call, context: context, executor: executor))
         return call
     }
 
