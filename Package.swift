@@ -119,6 +119,7 @@ let package = Package(
                 "ChorusCore",
                 "ChorusWire",  // EventLoopTaskExecutor only; the bridge speaks no frames
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),

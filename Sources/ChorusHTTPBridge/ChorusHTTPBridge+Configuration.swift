@@ -21,6 +21,9 @@ extension ChorusHTTPBridge {
         public var maxConcurrentCalls: Int
         /// Seconds suggested in Retry-After when limited.
         public var retryAfterSeconds: Int
+        /// A kept-alive connection with no request in progress is closed after this long (a
+        /// streaming response is a request in progress, however quiet). nil keeps idle connections.
+        public var idleConnectionTimeout: Duration?
 
         public init(
             host: String = "127.0.0.1",
@@ -32,7 +35,8 @@ extension ChorusHTTPBridge {
             replayMaxBytes: Int = 1024 * 1024,
             maxClientLag: Int = 512,
             maxConcurrentCalls: Int = 1000,
-            retryAfterSeconds: Int = 1
+            retryAfterSeconds: Int = 1,
+            idleConnectionTimeout: Duration? = .seconds(75)
         ) {
             self.host = host
             self.port = port
@@ -44,6 +48,7 @@ extension ChorusHTTPBridge {
             self.maxClientLag = maxClientLag
             self.maxConcurrentCalls = maxConcurrentCalls
             self.retryAfterSeconds = retryAfterSeconds
+            self.idleConnectionTimeout = idleConnectionTimeout
         }
     }
 }

@@ -1,6 +1,7 @@
 public import ChorusCore
 import HTTPTypes
 public import Hummingbird
+import HummingbirdCore
 public import Logging
 import NIOCore
 public import ServiceLifecycle
@@ -65,9 +66,13 @@ public final class ChorusHTTPBridge: Service, Sendable {
         router.add(middleware: CORSPolicy<BridgeRequestContext>(allowedOrigins: configuration.allowedOrigins))
         addRoutes(to: router)
         let watches = connectionWatches
+        let http1 = HTTP1Channel.Configuration(
+            additionalChannelHandlers: [ConnectionWatchHandler(watches: watches)],
+            idleTimeout: configuration.idleConnectionTimeout.map { TimeAmount.nanoseconds(Int64($0 / .nanoseconds(1))) }
+        )
         let app = Application(
             router: router,
-            server: .http1(configuration: .init(additionalChannelHandlers: [ConnectionWatchHandler(watches: watches)])),
+            server: .http1(configuration: http1),
             configuration: ApplicationConfiguration(address: .hostname(configuration.host, port: configuration.port), serverName: "chorus"),
             onServerRunning: { channel in
                 self.bound(port: channel.localAddress?.port)

@@ -25,6 +25,9 @@ struct HTTPOptions: ParsableArguments {
     @Option(help: "Largest accepted request body in bytes. Env: CHORUS_HTTP_MAX_BODY. Default: 65536.")
     var httpMaxBody: Int?
 
+    @Option(help: "Seconds an idle kept-alive HTTP connection stays open (0: no limit). Env: CHORUS_HTTP_IDLE_TIMEOUT. Default: 75.")
+    var httpIdleTimeout: Double?
+
     /// nil when the bridge is turned off.
     func configuration(environment: [String: String]) throws -> ChorusHTTPBridge.Configuration? {
         var configuration = ChorusHTTPBridge.Configuration()
@@ -55,6 +58,10 @@ struct HTTPOptions: ParsableArguments {
         if let bytes = httpMaxBody ?? environment["CHORUS_HTTP_MAX_BODY"].flatMap(Int.init) {
             guard bytes > 0 else { throw ValidationError("HTTP max body must be a positive integer") }
             configuration.maxBodyBytes = bytes
+        }
+        if let seconds = httpIdleTimeout ?? environment["CHORUS_HTTP_IDLE_TIMEOUT"].flatMap(Double.init) {
+            guard seconds >= 0 else { throw ValidationError("HTTP idle timeout must be zero or more seconds") }
+            configuration.idleConnectionTimeout = seconds == 0 ? nil : .milliseconds(Int64(seconds * 1000))
         }
         return configuration
     }

@@ -60,4 +60,26 @@ struct ConnectionReuseTests {
             #expect(observer.counts.completed == 1)
         }
     }
+
+    @Test("an idle kept-alive connection is closed after the idle timeout, a quiet stream is not")
+    func idleTimeout() async throws {
+        let configuration = bridgeConfiguration {
+            $0.idleConnectionTimeout = .milliseconds(300)
+            $0.heartbeatInterval = .seconds(30)
+        }
+        try await withBridge(configuration: configuration) { fixture in
+            // A stream quiet for longer than the idle timeout (first chunk after 700 ms) completes.
+            let connection = try await HTTPConnection.connect(port: fixture.port)
+            defer { connection.close() }
+            try await connection.postAnalyze(analyzeBody("Slowly [demo:words=3]", models: ["gemini"]))
+            let response = try await connection.readResponse()
+            #expect(response.status == 200)
+            #expect(try SSE.parse(response.body).last?.data == "[DONE]")
+            // Then, with nothing in progress, the server closes the connection.
+            let idleFrom = ContinuousClock.now
+            #expect(try await connection.readUntilClosed())
+            let idle = ContinuousClock.now - idleFrom
+            #expect(idle >= .milliseconds(250) && idle < .seconds(5), "closed after \(idle)")
+        }
+    }
 }
