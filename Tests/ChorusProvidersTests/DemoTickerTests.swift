@@ -1,5 +1,4 @@
 @testable import ChorusProviders
-import Synchronization
 import Testing
 
 @Suite("DemoTicker (shared pacing of demo streams)")
@@ -57,55 +56,4 @@ struct DemoTickerTests {
         }
         await #expect(throws: CancellationError.self) { try await early.value }
     }
-}
-
-@Suite("DemoTicker pacers (one cancellation handler per stream)")
-struct DemoTickerPacerTests {
-    @Test("a pacer sleeps many times in a row, each at least as long as asked")
-    func sequentialSleeps() async throws {
-        let ticker = DemoTicker()
-        let clock = ContinuousClock()
-        try await ticker.withPacer { pacer in
-            for delay in [1, 3, 2, 5].map(Duration.milliseconds) {
-                let started = clock.now
-                try await pacer.sleep(for: delay)
-                #expect(clock.now - started >= delay)
-            }
-        }
-    }
-
-    @Test("cancelling a paced stream ends the sleep in progress at once, and its later sleeps throw")
-    func cancelMidStream() async throws {
-        let ticker = DemoTicker()
-        let clock = ContinuousClock()
-        let firstDone = Flag()
-        let stream = Task {
-            try await ticker.withPacer { pacer in
-                try await pacer.sleep(for: .milliseconds(2))
-                firstDone.set()
-                do {
-                    try await pacer.sleep(for: .seconds(60))
-                } catch {
-                    // After cancellation every further sleep, even a zero one, throws at once.
-                    await #expect(throws: CancellationError.self) { try await pacer.sleep(for: .milliseconds(1)) }
-                    await #expect(throws: CancellationError.self) { try await pacer.sleep(for: .zero) }
-                    throw error
-                }
-            }
-        }
-        while !firstDone.isSet { try await Task.sleep(for: .milliseconds(1)) }
-        try await Task.sleep(for: .milliseconds(10))
-        let cancelledAt = clock.now
-        stream.cancel()
-        await #expect(throws: CancellationError.self) { try await stream.value }
-        #expect(clock.now - cancelledAt < .milliseconds(500))
-        // The cancelled sleep's bucket entry is stale; other sleepers are unaffected by it.
-        try await ticker.sleep(for: .milliseconds(3))
-    }
-}
-
-private final class Flag: Sendable {
-    private let value = Mutex(false)
-    func set() { value.withLock { $0 = true } }
-    var isSet: Bool { value.withLock { $0 } }
 }

@@ -46,14 +46,7 @@ public struct DemoProvider: ModelProvider {
     }
 
     private func stream(_ script: DemoScript, to output: ModelOutputWriter) async throws -> ModelCompletion {
-        // One shared timer for every demo stream (see DemoTicker), not one Task.sleep each.
-        try await DemoTicker.shared.withPacer { pacer in
-            try await stream(script, to: output, pacer: pacer)
-        }
-    }
-
-    private func stream(_ script: DemoScript, to output: ModelOutputWriter, pacer: DemoTicker.Pacer) async throws -> ModelCompletion {
-        try await pacer.sleep(for: script.firstChunkDelay)
+        try await DemoProvider.pause(script.firstChunkDelay)
         for index in 0...script.chunks.count {
             // Switches are checked before writing chunk `index`, i.e. after `index` chunks were written.
             if let failure = script.failure, failure.afterChunks == index { throw failure.error }
@@ -63,13 +56,18 @@ public struct DemoProvider: ModelProvider {
                 while true { try await Task.sleep(for: .seconds(3_600)) }
             }
             guard index < script.chunks.count else { break }
-            if index > 0 { try await pacer.sleep(for: script.chunkInterval) }
+            if index > 0 { try await DemoProvider.pause(script.chunkInterval) }
             try await output.write(script.chunks[index])
         }
         return ModelCompletion(
             finishReason: script.truncated ? "length" : "stop",
             outputTokens: DemoScript.tokens(forWords: script.wordCount)
         )
+    }
+
+    private static func pause(_ delay: Duration) async throws {
+        // One shared timer for every demo stream (see DemoTicker), not one Task.sleep each.
+        try await DemoTicker.shared.sleep(for: delay)
     }
 }
 
