@@ -9,8 +9,9 @@ import Synchronization
 /// Shared set-up for the Gemini adapter tests: settings pointed at the fake, a text collector,
 /// the fake's default answer, and helpers to read what the fake recorded.
 enum GeminiTesting: ProviderTesting {
-    /// `DEFAULT_TEXT["gemini"]` of tools/fake_upstream/server.py (2-, 3- and 4-byte UTF-8, a
-    /// variation selector, a skin-tone modifier), spelled with escapes so no editor normalises it.
+    /// `DEFAULT_TEXT["gemini"]` of tools/fake_upstream/fakeupstream/texts.py (2-, 3- and 4-byte
+    /// UTF-8, a variation selector, a skin-tone modifier), spelled with escapes so no editor
+    /// normalises it.
     static let defaultText =
         "The video opens on a rainy street in \u{6771}\u{4EAC}. A barista pours a caf\u{E9} cr\u{E8}me \u{2615}, "
         + "then the title card reads \u{AB} Fin \u{BB} \u{1F39E}\u{FE0F} \u{2014} "

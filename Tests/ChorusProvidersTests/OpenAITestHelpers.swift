@@ -9,8 +9,8 @@ import Synchronization
 /// Shared set-up for the OpenAI adapter tests: settings pointed at the fake, a text collector,
 /// and the fake's default answer.
 enum OpenAITesting: ProviderTesting {
-    /// `DEFAULT_TEXT["openai"]` of tools/fake_upstream/server.py (2-, 3- and 4-byte UTF-8, a ZWJ
-    /// sequence), spelled with escapes so that no editor can normalise it.
+    /// `DEFAULT_TEXT["openai"]` of tools/fake_upstream/fakeupstream/texts.py (2-, 3- and 4-byte
+    /// UTF-8, a ZWJ sequence), spelled with escapes so that no editor can normalise it.
     static let defaultText =
         "Caf\u{E9} scene: a chef plates cr\u{E8}me br\u{FB}l\u{E9}e in T\u{14D}ky\u{14D} \u{2014} "
         + "\u{65E5}\u{672C}\u{306E}\u{6599}\u{7406} \u{1F363}\u{1F3AC}. The camera pans across "

@@ -8,8 +8,8 @@ import Synchronization
 /// Shared set-up for the TwelveLabs adapter and locator tests: settings pointed at the fake and
 /// the fake's default Pegasus answer.
 enum TwelveLabsTesting: ProviderTesting {
-    /// `DEFAULT_TEXT["pegasus"]` of tools/fake_upstream/server.py (2-, 3- and 4-byte UTF-8, a
-    /// variation selector), spelled with escapes so that no editor can normalise it.
+    /// `DEFAULT_TEXT["pegasus"]` of tools/fake_upstream/fakeupstream/texts.py (2-, 3- and 4-byte
+    /// UTF-8, a variation selector), spelled with escapes so that no editor can normalise it.
     static let defaultText =
         "R\u{E9}sum\u{E9}: two hikers cross a glacier at dawn \u{1F3D4}\u{FE0F}; the narrator says "
         + "\u{300C}\u{7D20}\u{6674}\u{3089}\u{3057}\u{3044}\u{300D} while a drone \u{1F681} circles. "
