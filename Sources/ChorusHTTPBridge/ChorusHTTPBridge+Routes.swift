@@ -176,7 +176,7 @@ extension ChorusHTTPBridge {
                 case .heartbeat:
                     try await writer.write(ByteBuffer(string: ": ping\n\n"))
                 case .end(let buffers):
-                    for buffer in buffers { try await writer.write(buffer) }
+                    try await writer.write(contentsOf: buffers)
                     return
                 }
             }

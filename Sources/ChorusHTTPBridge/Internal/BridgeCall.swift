@@ -20,7 +20,8 @@ final class BridgeCall: AnalyzeEventSink, Sendable {
         case events(ByteBuffer)
         /// The stream was quiet for a heartbeat interval: write `: ping`.
         case heartbeat
-        /// The stream's ending (an optional call-level error event, then `data: [DONE]`).
+        /// The stream's ending: the last events if the call ended with them, an optional
+        /// call-level error event, then `data: [DONE]` (one write, so one flush).
         case end([ByteBuffer])
     }
 
@@ -242,13 +243,14 @@ final class BridgeCall: AnalyzeEventSink, Sendable {
                         producers = Array(state.producers.values)
                         state.producers = [:]
                     }
+                    if batch.last == state.lastSeq, let outcome = state.outcome {
+                        // The call is over and these are its last events: send the ending with them.
+                        return .chunk(.end([batch.bytes] + BridgeCall.ending(outcome)), producers)
+                    }
                     return .chunk(.events(batch.bytes), producers)
                 }
                 if let outcome = state.outcome {
-                    switch outcome {
-                    case .completed: return .chunk(.end([BridgeCall.done]), [])
-                    case .failed(let error): return .chunk(.end([BridgeCall.errorEvent(error), BridgeCall.done]), [])
-                    }
+                    return .chunk(.end(BridgeCall.ending(outcome)), [])
                 }
                 if subscriber.heartbeatDue {
                     state.subscribers[id]?.heartbeatDue = false
@@ -366,6 +368,14 @@ final class BridgeCall: AnalyzeEventSink, Sendable {
     }
 
     static let done = ByteBuffer(string: "data: [DONE]\n\n")
+
+    /// What follows a call's last event: a call-level error event if it failed, then `[DONE]`.
+    static func ending(_ outcome: Outcome) -> [ByteBuffer] {
+        switch outcome {
+        case .completed: return [done]
+        case .failed(let error): return [errorEvent(error), done]
+        }
+    }
 
     /// A call-level error event: no `model` field (the contract's marker for "the call failed").
     static func errorEvent(_ error: ChorusError) -> ByteBuffer {
