@@ -97,16 +97,24 @@ class GeminiAPI:
             return self.gemini_send_error(429, gemini_error_obj(429, msg, None, details), b)
         self.gemini_send_error(status, gemini_error_obj(status), b)
 
+    def gemini_refused(self, query, b, what):
+        """Answers a bad key or a `status=` behaviour; True when it did (nothing else to send)."""
+        auth = self.gemini_auth_error(query)
+        if auth:
+            self.gemini_send_error(auth[0], auth[1], b)
+            return True
+        status = b.int("status")
+        if status:
+            self.gemini_status(status, b, what)
+            return True
+        return False
+
     def gemini_generate(self, model, method, query, raw):
         self._server_header = "scaffolding on HTTPServer2"
         body, b, rng = self.common_setup("gemini", raw)
         self.pre_delay(b)
-        auth = self.gemini_auth_error(query)
-        if auth:
-            return self.gemini_send_error(auth[0], auth[1], b)
-        status = b.int("status")
-        if status:
-            return self.gemini_status(status, b, model)
+        if self.gemini_refused(query, b, model):
+            return
         if not isinstance(body, dict) or not isinstance(body.get("contents"), list):
             return self.gemini_send_error(400, gemini_error_obj(
                 400, "* GenerateContentRequest.contents: contents is not specified\n",

@@ -42,12 +42,8 @@ class GeminiFiles:
             return self.gemini_upload_chunk(upload_id, raw)
         body, b, rng = self.common_setup("gemini", raw)
         self.pre_delay(b)
-        auth = self.gemini_auth_error(query)
-        if auth:
-            return self.gemini_send_error(auth[0], auth[1], b)
-        status = b.int("status")
-        if status:
-            return self.gemini_status(status, b, "files")
+        if self.gemini_refused(query, b, "files"):
+            return
         proto = (self.headers.get("X-Goog-Upload-Protocol") or "").lower()
         command = (self.headers.get("X-Goog-Upload-Command") or "").lower()
         if proto != "resumable" or command != "start":
@@ -147,12 +143,8 @@ class GeminiFiles:
     def gemini_file(self, fid, query, raw):
         self._server_header = "ESF"
         body, b, rng = self.common_setup("gemini", raw)
-        auth = self.gemini_auth_error(query)
-        if auth:
-            return self.gemini_send_error(auth[0], auth[1], b)
-        status = b.int("status")
-        if status:
-            return self.gemini_status(status, b, "files")
+        if self.gemini_refused(query, b, "files"):
+            return
         with STATE_LOCK:
             f = FILES.get(fid)
             if f is not None and self.command == "GET":

@@ -56,15 +56,23 @@ class TwelveLabsAPI:
         code, msg = TWELVELABS_ERRORS.get(status, ("internal_server_error", "Fake error."))
         self.send_bytes(status, twelvelabs_error_body(code, msg))
 
+    def twelvelabs_refused(self, b):
+        """Answers a bad key or a `status=` behaviour; True when it did (nothing else to send)."""
+        auth = self.twelvelabs_auth_error()
+        if auth:
+            self.send_bytes(401, auth)
+            return True
+        status = b.int("status")
+        if status:
+            self.twelvelabs_status(status, b)
+            return True
+        return False
+
     def twelvelabs_analyze(self, raw):
         body, b, rng = self.common_setup("twelvelabs", raw)
         self.pre_delay(b)
-        auth = self.twelvelabs_auth_error()
-        if auth:
-            return self.send_bytes(401, auth)
-        status = b.int("status")
-        if status:
-            return self.twelvelabs_status(status, b)
+        if self.twelvelabs_refused(b):
+            return
         if not isinstance(body, dict):
             return self.send_bytes(400, twelvelabs_error_body(
                 "parameter_invalid", "The request body is not valid JSON."))
@@ -137,12 +145,8 @@ class TwelveLabsAPI:
         video_id = MARKER_RE.sub("", video_id)
         index_id = MARKER_RE.sub("", index_id)
         self.pre_delay(b)
-        auth = self.twelvelabs_auth_error()
-        if auth:
-            return self.send_bytes(401, auth)
-        status = b.int("status")
-        if status:
-            return self.twelvelabs_status(status, b)
+        if self.twelvelabs_refused(b):
+            return
         if video_id.startswith("missing") or index_id.startswith("missing"):
             rid = video_id if video_id.startswith("missing") else index_id
             return self.send_bytes(404, twelvelabs_error_body(
