@@ -9,20 +9,11 @@ extension ChorusHTTPBridge {
     static let streamPath = "/api/analyze/stream/parallel"
 
     func addRoutes(to router: Router<BridgeRequestContext>) {
-        // An analyze request, its call and its pump run on the connection's event loop, as
-        // chorusd's RPC calls do (see EventLoopTaskExecutor): from the model to the socket, an
-        // event then stays on one thread, and so does the call's start.
         router.post(RouterPath(stringLiteral: Self.streamPath)) { request, context in
-            let executor = EventLoopTaskExecutor(eventLoop: context.channel.eventLoop)
-            return try await withTaskExecutorPreference(executor) {
-                try await self.analyze(request, context: context, executor: executor, fromJSON: true)
-            }
+            try await self.analyze(request, context: context, fromJSON: true)
         }
         router.get(RouterPath(stringLiteral: Self.streamPath)) { request, context in
-            let executor = EventLoopTaskExecutor(eventLoop: context.channel.eventLoop)
-            return try await withTaskExecutorPreference(executor) {
-                try await self.analyze(request, context: context, executor: executor, fromJSON: false)
-            }
+            try await self.analyze(request, context: context, fromJSON: false)
         }
         router.get("/api/models") { _, _ in
             let models = try await self.service.listModels(context: CallContext(logger: self.logger))
@@ -56,7 +47,18 @@ extension ChorusHTTPBridge {
     }
 
     /// POST (JSON body) and GET (query, for EventSource) share everything after parsing.
-    private func analyze(_ request: Request, context: BridgeRequestContext, executor: EventLoopTaskExecutor, fromJSON: Bool) async throws -> Response {
+    ///
+    /// The request, its call and its pump run on the connection's event loop, as chorusd's RPC
+    /// calls do (see EventLoopTaskExecutor): from the model to the socket, an event then stays on
+    /// one thread, and so does the call's start.
+    private func analyze(_ request: Request, context: BridgeRequestContext, fromJSON: Bool) async throws -> Response {
+        let executor = EventLoopTaskExecutor(eventLoop: context.channel.eventLoop)
+        return try await withTaskExecutorPreference(executor) {
+            try await stream(request, context: context, executor: executor, fromJSON: fromJSON)
+        }
+    }
+
+    private func stream(_ request: Request, context: BridgeRequestContext, executor: EventLoopTaskExecutor, fromJSON: Bool) async throws -> Response {
         var request = request
         let analyzeRequest: AnalyzeRequest
         do {

@@ -22,7 +22,7 @@ final class BridgeCallRegistry: Sendable {
     private struct Job: Sendable {
         var call: BridgeCall
         var context: CallContext
-        var executor: (any TaskExecutor)?
+        var executor: any TaskExecutor
     }
 
     init(service: any ChorusService, configuration: ChorusHTTPBridge.Configuration, logger: Logger) {
@@ -51,7 +51,7 @@ final class BridgeCallRegistry: Sendable {
 
     /// Starts a call, preferring `executor` for it (the requesting connection's event loop).
     /// Throws a ``BridgeError`` when limited, draining, or the request id is in use.
-    func start(_ request: AnalyzeRequest, context: CallContext, executor: (any TaskExecutor)? = nil) throws -> BridgeCall {
+    func start(_ request: AnalyzeRequest, context: CallContext, executor: any TaskExecutor) throws -> BridgeCall {
         let requestID = request.requestID ?? BridgeCallRegistry.generateID()
         var request = request
         request.requestID = requestID

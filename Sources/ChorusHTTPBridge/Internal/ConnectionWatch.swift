@@ -109,21 +109,24 @@ final class ConnectionWatchHandler: ChannelInboundHandler, RemovableChannelHandl
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
-        watches.remove(for: context.channel)
-        watch.close()
+        ended(context)
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        watches.remove(for: context.channel)
-        watch.close()
+        ended(context)
         context.fireChannelInactive()
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
-        if case .inputClosed? = event as? ChannelEvent {
-            watches.remove(for: context.channel)
-            if watch.close() { context.close(promise: nil) }
+        // The watch stays findable (closed): a request read before the FIN sees it closed at once.
+        if case .inputClosed? = event as? ChannelEvent, watch.close() {
+            context.close(promise: nil)
         }
         context.fireUserInboundEventTriggered(event)
+    }
+
+    private func ended(_ context: ChannelHandlerContext) {
+        watches.remove(for: context.channel)
+        watch.close()
     }
 }
