@@ -24,6 +24,10 @@ extension ChorusHTTPBridge {
         /// A kept-alive connection with no request in progress is closed after this long (a
         /// streaming response is a request in progress, however quiet). nil keeps idle connections.
         public var idleConnectionTimeout: Duration?
+        /// How long a running call outlives its last client, so that a client whose connection
+        /// dropped can reconnect with `Last-Event-ID` and continue. Zero (the default) stops the
+        /// models the moment the last client leaves, so a client that is gone costs nothing.
+        public var resumeGracePeriod: Duration
 
         public init(
             host: String = "127.0.0.1",
@@ -36,7 +40,8 @@ extension ChorusHTTPBridge {
             maxClientLag: Int = 512,
             maxConcurrentCalls: Int = 1000,
             retryAfterSeconds: Int = 1,
-            idleConnectionTimeout: Duration? = .seconds(75)
+            idleConnectionTimeout: Duration? = .seconds(75),
+            resumeGracePeriod: Duration = .zero
         ) {
             self.host = host
             self.port = port
@@ -49,6 +54,7 @@ extension ChorusHTTPBridge {
             self.maxConcurrentCalls = maxConcurrentCalls
             self.retryAfterSeconds = retryAfterSeconds
             self.idleConnectionTimeout = idleConnectionTimeout
+            self.resumeGracePeriod = resumeGracePeriod
         }
     }
 }

@@ -92,6 +92,7 @@ extension ChorusHTTPBridge {
             }
         }
         let heartbeat = configuration.heartbeatInterval
+        let resumeGrace = configuration.resumeGracePeriod
         let startAfter = lastEventID ?? 0
         let headers: HTTPFields = [
             .contentType: "text/event-stream; charset=utf-8",
@@ -103,7 +104,7 @@ extension ChorusHTTPBridge {
         let watch = connectionWatches.watch(for: context.channel) ?? ConnectionWatch.closed
         return Response(status: .ok, headers: headers, body: ResponseBody { writer in
             try await withTaskExecutorPreference(executor) {
-                try await Self.pump(call: call, after: startAfter, heartbeat: heartbeat, watch: watch, writer: &writer)
+                try await Self.pump(call: call, after: startAfter, heartbeat: heartbeat, resumeGrace: resumeGrace, watch: watch, writer: &writer)
             }
             try await writer.finish(nil)
         })
@@ -147,15 +148,22 @@ extension ChorusHTTPBridge {
 
     /// Writes the call's events to one client: whole SSE events (a batch per write when the
     /// client is behind), a heartbeat comment when the stream is quiet, `[DONE]` at the end.
-    /// Leaving (disconnect) detaches the client; the last client leaving a running call cancels it.
+    /// Leaving (disconnect) detaches the client; the last client leaving a running call cancels it,
+    /// at once or, with a resume grace, unless a client resumes it within the grace.
     /// Throws `CancellationError` when the client left, so Hummingbird closes the connection
     /// instead of keeping it for another request.
-    static func pump(call: BridgeCall, after lastEventID: UInt64, heartbeat: Duration, watch: ConnectionWatch, writer: inout any ResponseBodyWriter) async throws {
+    static func pump(call: BridgeCall, after lastEventID: UInt64, heartbeat: Duration, resumeGrace: Duration, watch: ConnectionWatch, writer: inout any ResponseBodyWriter) async throws {
         let id = call.subscribe(after: lastEventID)
         let token = watch.onClose { call.disconnect(id) }
         defer {
             watch.cancel(token)
-            if call.unsubscribe(id) { call.requestCancel(reason: "the client disconnected") }
+            if call.unsubscribe(id) {
+                if resumeGrace > .zero {
+                    call.lastClientLeft()
+                } else {
+                    call.requestCancel(reason: "the client disconnected")
+                }
+            }
         }
         try await withThrowingTaskGroup(of: Void.self) { group in
             // One timer per client for the whole stream (a timer per event cost more than the

@@ -28,6 +28,9 @@ struct HTTPOptions: ParsableArguments {
     @Option(help: "Seconds an idle kept-alive HTTP connection stays open (0: no limit). Env: CHORUS_HTTP_IDLE_TIMEOUT. Default: 75.")
     var httpIdleTimeout: Double?
 
+    @Option(help: "Seconds a running call outlives its last SSE client, so a dropped client can resume it with Last-Event-ID (0: stop the models at once). Env: CHORUS_RESUME_GRACE. Default: 0.")
+    var resumeGrace: Double?
+
     /// nil when the bridge is turned off.
     func configuration(environment: [String: String]) throws -> ChorusHTTPBridge.Configuration? {
         var configuration = ChorusHTTPBridge.Configuration()
@@ -62,6 +65,10 @@ struct HTTPOptions: ParsableArguments {
         if let seconds = httpIdleTimeout ?? environment["CHORUS_HTTP_IDLE_TIMEOUT"].flatMap(Double.init) {
             guard seconds >= 0 else { throw ValidationError("HTTP idle timeout must be zero or more seconds") }
             configuration.idleConnectionTimeout = seconds == 0 ? nil : .milliseconds(Int64(seconds * 1000))
+        }
+        if let seconds = resumeGrace ?? environment["CHORUS_RESUME_GRACE"].flatMap(Double.init) {
+            guard seconds >= 0, seconds <= 3600 else { throw ValidationError("resume grace must be between 0 and 3600 seconds, got \(seconds)") }
+            configuration.resumeGracePeriod = .milliseconds(Int64(seconds * 1000))
         }
         return configuration
     }

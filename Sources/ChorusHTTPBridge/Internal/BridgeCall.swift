@@ -25,7 +25,7 @@ final class BridgeCall: AnalyzeEventSink, Sendable {
         case end([ByteBuffer])
     }
 
-    private struct Subscriber {
+    struct Subscriber {
         var delivered: UInt64
         var waiter: CheckedContinuation<Void, Never>?
         /// When this client was last sent something (events or a ping).
@@ -33,7 +33,8 @@ final class BridgeCall: AnalyzeEventSink, Sendable {
         var heartbeatDue = false
     }
 
-    private struct State {
+    /// Internal (not private) for the `BridgeCall+…` files; only BridgeCall's own methods touch it.
+    struct State {
         var log: [(seq: UInt64, bytes: ByteBuffer)] = []
         var head = 0
         var logBytes = 0
@@ -48,7 +49,12 @@ final class BridgeCall: AnalyzeEventSink, Sendable {
         var producers: [UInt64: CheckedContinuation<Void, any Error>] = [:]
         var nextProducerID: UInt64 = 0
         var cancelReason: String?
-        var cancelWaiter: CheckedContinuation<String?, Never>?
+        var cancelWaiter: CheckedContinuation<CancelSignal?, Never>?
+        /// Counts the times the last client left or a client attached: a resume grace that started
+        /// when the last client left still applies only if nothing happened since.
+        var attachGeneration: UInt64 = 0
+        /// The last client left (with a resume grace) and the runner has not been told yet.
+        var pendingDetach: UInt64?
 
         var firstRetainedSeq: UInt64 { head < log.count ? log[head].seq : lastSeq + 1 }
 
@@ -59,7 +65,7 @@ final class BridgeCall: AnalyzeEventSink, Sendable {
     let request: AnalyzeRequest
     private let maxLag: Int
     private let replayMaxBytes: Int
-    private let state = Mutex(State())
+    let state = Mutex(State())
 
     init(requestID: String, request: AnalyzeRequest, maxLag: Int, replayMaxBytes: Int) {
         self.requestID = requestID
@@ -158,38 +164,6 @@ final class BridgeCall: AnalyzeEventSink, Sendable {
         }
     }
 
-    // MARK: Cancellation
-
-    /// Asks the running service call to stop (its runner is waiting in ``waitForCancelRequest()``).
-    func requestCancel(reason: String) {
-        let waiter = state.withLock { state -> CheckedContinuation<String?, Never>? in
-            guard state.outcome == nil, state.cancelReason == nil else { return nil }
-            state.cancelReason = reason
-            defer { state.cancelWaiter = nil }
-            return state.cancelWaiter
-        }
-        waiter?.resume(returning: reason)
-    }
-
-    func waitForCancelRequest() async -> String? {
-        await withTaskCancellationHandler {
-            await withCheckedContinuation { (continuation: CheckedContinuation<String?, Never>) in
-                let immediate: String?? = state.withLock { state in
-                    if let reason = state.cancelReason { return .some(reason) }
-                    if Task.isCancelled { return .some(nil) }
-                    state.cancelWaiter = continuation
-                    return .none
-                }
-                if let immediate { continuation.resume(returning: immediate) }
-            }
-        } onCancel: {
-            state.withLock { state -> CheckedContinuation<String?, Never>? in
-                defer { state.cancelWaiter = nil }
-                return state.cancelWaiter
-            }?.resume(returning: nil)
-        }
-    }
-
     // MARK: Subscribers (HTTP clients)
 
     /// Attaches a client that has seen every event up to `lastEventID`.
@@ -197,6 +171,9 @@ final class BridgeCall: AnalyzeEventSink, Sendable {
         state.withLock { state in
             state.nextSubscriberID += 1
             state.everSubscribed = true
+            // A client is back: a resume grace running since the last one left no longer applies.
+            state.attachGeneration += 1
+            state.pendingDetach = nil
             state.subscribers[state.nextSubscriberID] = Subscriber(delivered: lastEventID, lastActivity: .now)
             return state.nextSubscriberID
         }

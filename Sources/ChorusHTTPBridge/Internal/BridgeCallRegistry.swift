@@ -108,8 +108,22 @@ final class BridgeCallRegistry: Sendable {
                 }
             }
             group.addTask {
-                if let reason = await call.waitForCancelRequest() {
-                    call.finish(.failed(ChorusError(.cancelled, reason)))
+                let grace = self.configuration.resumeGracePeriod
+                while let signal = await call.waitForCancelRequest() {
+                    switch signal {
+                    case .cancel(let reason):
+                        call.finish(.failed(ChorusError(.cancelled, reason)))
+                        return
+                    case .detached(let generation):
+                        // Keep running for a client that reconnects with Last-Event-ID; the sleep
+                        // ends early (cancelled) when the call finishes meanwhile.
+                        try? await Task.sleep(for: grace)
+                        if Task.isCancelled { return }
+                        if call.isStillDetached(generation) {
+                            call.finish(.failed(ChorusError(.cancelled, "the client disconnected and did not resume within \(grace)")))
+                            return
+                        }
+                    }
                 }
             }
             await group.next()
