@@ -35,6 +35,18 @@ static inline CURLcode CChorusCurl_setopt_xferinfo_callback(CURL *handle, CChoru
     return curl_easy_setopt(handle, CURLOPT_XFERINFOFUNCTION, value);
 }
 
+/// A file body is never rewound: curl seeks relative to the body's start, which for an upload
+/// resumed at an offset is not the file's start. A transfer that would need it (a dead reused
+/// connection, a redirect) fails instead, and the caller retries (and resumes) knowingly.
+static int CChorusCurl_refuse_seek(void *user, curl_off_t offset, int origin) {
+    (void)user; (void)offset; (void)origin;
+    return CURL_SEEKFUNC_CANTSEEK;
+}
+
+static inline CURLcode CChorusCurl_refuse_rewind(CURL *handle) {
+    return curl_easy_setopt(handle, CURLOPT_SEEKFUNCTION, CChorusCurl_refuse_seek);
+}
+
 static inline CURLcode CChorusCurl_getinfo_long(CURL *handle, CURLINFO info, long *value) {
     return curl_easy_getinfo(handle, info, value);
 }

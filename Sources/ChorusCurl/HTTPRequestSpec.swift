@@ -7,6 +7,8 @@ public struct HTTPRequestSpec: Sendable {
     /// A file sent as the body, read by curl as it sends (large uploads never sit in memory).
     /// Takes precedence over ``body``.
     public var bodyFile: String?
+    /// Where in ``bodyFile`` the body starts (resuming an upload the server has part of).
+    public var bodyFileOffset: Int
     /// Time allowed to establish the connection (TCP + TLS).
     public var connectTimeout: Duration
     /// Time allowed for the whole transfer; nil for no limit (streams are bounded by the caller's clocks).
@@ -18,6 +20,7 @@ public struct HTTPRequestSpec: Sendable {
         headers: [(name: String, value: String)] = [],
         body: [UInt8]? = nil,
         bodyFile: String? = nil,
+        bodyFileOffset: Int = 0,
         connectTimeout: Duration = .seconds(10),
         totalTimeout: Duration? = nil
     ) {
@@ -26,6 +29,7 @@ public struct HTTPRequestSpec: Sendable {
         self.headers = headers
         self.body = body
         self.bodyFile = bodyFile
+        self.bodyFileOffset = bodyFileOffset
         self.connectTimeout = connectTimeout
         self.totalTimeout = totalTimeout
     }

@@ -22,6 +22,9 @@ struct GeminiFilesTests {
         let endless = "endless.mp4"
         /// Its display name (the file name) makes the fake refuse the first upload start with a 429.
         let rateLimited = "limited[fake:status=429;times=1;retry_after=0.01].mp4"
+        /// Its display name makes the fake's upload session break after ``cutAt`` bytes of the first piece.
+        let cut = "cut[fake:upload_cut=3000].mp4"
+        static let cutAt = 3000
 
         static let shared: Result<Clips, any Error> = Result { try Clips() }
 
@@ -32,6 +35,7 @@ struct GeminiFilesTests {
             try Self.ffmpeg(to: directory + "/" + failing, comment: "[fake:file_state=FAILED]")
             try Self.ffmpeg(to: directory + "/" + endless, comment: "[fake:polls=100000]")
             try FileManager.default.copyItem(atPath: directory + "/" + plain, toPath: directory + "/" + rateLimited)
+            try FileManager.default.copyItem(atPath: directory + "/" + plain, toPath: directory + "/" + cut)
         }
 
         private static func ffmpeg(to path: String, comment: String? = nil) throws {
@@ -105,6 +109,34 @@ struct GeminiFilesTests {
         #expect(fileData["file_uri"] as? String == fake.geminiBaseURL + "/files/" + fileID)
         #expect(fileData["mime_type"] as? String == "video/mp4")
         #expect(parts[1]["text"] as? String == query)
+    }
+
+    @Test("an upload whose connection breaks midway resumes at the offset the session reports: only the rest is sent again")
+    func resumeInterruptedUpload() async throws {
+        let clips = try Self.clips()
+        let fake = try await FakeUpstream.start()
+        defer { fake.stop() }
+        let (text, result) = await GeminiTesting.run(try Self.provider(fake), query: "q", video: VideoReference(videoPath: clips.cut))
+        #expect(text == GeminiTesting.defaultText)
+        #expect(GeminiTesting.completion(result)?.finishReason == "stop")
+
+        let path = clips.directory + "/" + clips.cut
+        let size = try #require(try FileManager.default.attributesOfItem(atPath: path)[.size] as? Int)
+        try #require(size > Clips.cutAt)
+        let records = try await fake.requests()
+        #expect(GeminiTesting.uploadStarts(records).count == 1, "the session survived: no second start")
+        let session = GeminiTesting.uploadBodies(records)
+        #expect(session.map { GeminiTesting.header($0, "x-goog-upload-command") } == ["upload, finalize", "query", "upload, finalize"])
+        try #require(session.count == 3)
+        #expect(GeminiTesting.header(session[0], "x-goog-upload-offset") == "0")
+        #expect(session[0]["body_bytes"] as? Int == size)
+        #expect(GeminiTesting.header(session[2], "x-goog-upload-offset") == String(Clips.cutAt))
+        #expect(session[2]["body_bytes"] as? Int == size - Clips.cutAt, "only the bytes after the cut are sent again")
+        let tail = try Data(contentsOf: URL(fileURLWithPath: path)).dropFirst(Clips.cutAt)
+        #expect(session[2]["body_sha256"] as? String == SHA256.hex(SHA256.hash(tail)), "and they are the file's bytes from the cut on")
+        // The fake finalizes only when the bytes received add up to the declared size: the file
+        // became ACTIVE and the stream referenced it.
+        #expect(GeminiTesting.streams(records).count == 1)
     }
 
     @Test("a second question about the same video reuses the upload")

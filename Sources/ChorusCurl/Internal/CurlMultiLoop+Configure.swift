@@ -39,9 +39,17 @@ extension CurlMultiLoop {
             guard let opened = fopen(path, "rb") else { return CURLE_READ_ERROR }
             entry.file = opened
             guard fstat(fileno(opened), &status) == 0 else { return CURLE_READ_ERROR }
+            let offset = off_t(request.bodyFileOffset)
+            guard offset >= 0, offset <= status.st_size, fseeko(opened, offset, SEEK_SET) == 0 else { return CURLE_READ_ERROR }
             CChorusCurl_setopt_long(handle, CURLOPT_POST, 1)
-            CChorusCurl_setopt_off(handle, CURLOPT_POSTFIELDSIZE_LARGE, curl_off_t(status.st_size))
+            CChorusCurl_setopt_off(handle, CURLOPT_POSTFIELDSIZE_LARGE, curl_off_t(status.st_size - offset))
             CChorusCurl_setopt_pointer(handle, CURLOPT_READDATA, UnsafeMutableRawPointer(opened))
+            // On a reused connection that turns out dead, curl would silently re-send the body
+            // on a new one, rewinding to the start of the file (not to the offset), after the
+            // server may have kept part of it. A fresh connection (one handshake per upload, next
+            // to megabytes of video) means a failure is reported, and never rewound.
+            CChorusCurl_setopt_long(handle, CURLOPT_FRESH_CONNECT, 1)
+            guard CChorusCurl_refuse_rewind(handle) == CURLE_OK else { return CURLE_READ_ERROR }
         } else if let body = request.body {
             // curl copies the body, so nothing has to keep the array's storage pinned meanwhile.
             CChorusCurl_setopt_long(handle, CURLOPT_POSTFIELDSIZE, body.count)

@@ -6,12 +6,13 @@ import Logging
 
 /// Puts a local video into the Gemini Files API and waits until Google has processed it.
 ///
-/// The resumable protocol in one piece: `start` (metadata, answers the session URL), then
-/// `upload, finalize` with all the bytes, then `GET files/{id}` until the state is `ACTIVE`.
-/// The upload URL lives at the root of the host (`/upload/v1beta/files`), not under the
-/// versioned base URL. Each step is retried per the model's ``RetryPolicy`` when it fails in a
-/// retryable way (429, 5xx, connection errors); a failed `upload` restarts from `start`, because
-/// the state of a broken upload session is unknown.
+/// The resumable protocol: `start` (metadata, answers the session URL), then `upload, finalize`
+/// with the bytes from disk, then `GET files/{id}` until the state is `ACTIVE`. The upload URL
+/// lives at the root of the host (`/upload/v1beta/files`), not under the versioned base URL. Each
+/// step is retried per the model's ``RetryPolicy`` when it fails in a retryable way (429, 5xx,
+/// connection errors). An interrupted upload resumes where Google's session says it stopped
+/// (`query` answers `X-Goog-Upload-Size-Received`), so a dropped connection late in a large
+/// video re-sends only the rest; a session that cannot say starts over with `start`.
 ///
 /// ```swift
 /// let uploader = GeminiFileUploader(settings: settings, options: GeminiFileOptions(), logger: logger)
@@ -38,10 +39,7 @@ struct GeminiFileUploader: Sendable {
             throw Self.tooLarge(displayName, size: video.sizeBytes, limit: options.maxUploadBytes)
         }
         let started = ContinuousClock.now
-        let uploaded = try await retrying("upload") {
-            let session = try await startSession(displayName: displayName, size: video.sizeBytes, mimeType: video.mimeType, key: key)
-            return try await send(video, to: session, key: key)
-        }
+        let uploaded = try await sendResuming(video, displayName: displayName, key: key)
         logger.debug("gemini file uploaded", metadata: [
             "file": "\(uploaded.name)", "bytes": "\(video.sizeBytes)", "state": "\(uploaded.state)",
             "elapsed": "\(ContinuousClock.now - started)",
@@ -74,22 +72,78 @@ struct GeminiFileUploader: Sendable {
         return url
     }
 
-    /// Sends the file in one `upload, finalize` request; curl reads it from disk as it goes, so a
-    /// large video never sits in memory.
-    private func send(_ video: LocalVideo, to session: String, key: APIKey) async throws -> GeminiFile {
+    /// Starts a session and sends the file; after a retryable failure, asks the session how much
+    /// it has and sends the rest (or starts over when it cannot say). One retry budget covers it all.
+    private func sendResuming(_ video: LocalVideo, displayName: String, key: APIKey) async throws -> GeminiFile {
+        var attempt = 1
+        var session: String?
+        var offset = 0
+        while true {
+            do {
+                let url: String
+                if let session {
+                    url = session
+                } else {
+                    url = try await startSession(displayName: displayName, size: video.sizeBytes, mimeType: video.mimeType, key: key)
+                    session = url
+                    offset = 0
+                }
+                return try await send(video, to: url, from: offset, key: key)
+            } catch {
+                if error is CancellationError || Task.isCancelled { throw error }
+                let failure = ChorusError(from: error)
+                guard let wait = settings.retry.delay(afterAttempt: attempt, error: failure) else { throw failure }
+                try await Task.sleep(for: wait)
+                attempt += 1
+                if let current = session, let received = await received(by: current, key: key), (0...video.sizeBytes).contains(received) {
+                    offset = received
+                } else {
+                    session = nil
+                }
+                logger.debug("gemini file upload failed; retrying", metadata: [
+                    "error": "\(failure)", "attempt": "\(attempt)",
+                    "resume": "\(session == nil ? "from start" : "at byte \(offset) of \(video.sizeBytes)")",
+                ])
+            }
+        }
+    }
+
+    /// Bytes the upload session has received (`X-Goog-Upload-Command: query`); nil when the
+    /// session is gone, finished, or does not answer sensibly.
+    private func received(by session: String, key: APIKey) async -> Int? {
+        do {
+            let response = try await settings.http.execute(HTTPRequestSpec(
+                method: "POST", url: session, headers: sessionHeaders(session, key: key, [("X-Goog-Upload-Command", "query")]),
+                body: [], connectTimeout: settings.connectTimeout, totalTimeout: .seconds(60)))
+            _ = try await response.collectBody(limit: 64 << 10)
+            guard (200..<300).contains(response.head.status),
+                  response.head.header("x-goog-upload-status")?.lowercased() == "active" else { return nil }
+            return response.head.header("x-goog-upload-size-received").flatMap { Int($0.trimmingCharacters(in: .whitespaces)) }
+        } catch {
+            return nil
+        }
+    }
+
+    /// `extra` plus the key, which goes only to the configured host, never to wherever a header
+    /// pointed us.
+    private func sessionHeaders(_ session: String, key: APIKey, _ extra: [(name: String, value: String)]) -> [(name: String, value: String)] {
+        session.hasPrefix(settings.origin + "/") ? extra + [("x-goog-api-key", key.headerValue)] : extra
+    }
+
+    /// Sends the file from `offset` in one `upload, finalize` request; curl reads it from disk as
+    /// it goes, so a large video never sits in memory.
+    private func send(_ video: LocalVideo, to session: String, from offset: Int, key: APIKey) async throws -> GeminiFile {
         let mimeType = video.mimeType
-        var headers: [(name: String, value: String)] = [
+        let headers = sessionHeaders(session, key: key, [
             ("X-Goog-Upload-Command", "upload, finalize"),
-            ("X-Goog-Upload-Offset", "0"),
+            ("X-Goog-Upload-Offset", String(offset)),
             ("Content-Type", mimeType),
             // The session URL authorises the upload; the 100-continue round trip only adds latency.
             ("Expect", ""),
-        ]
-        // The key goes only to the configured host, never to wherever a header pointed us.
-        if session.hasPrefix(settings.origin + "/") { headers.append(("x-goog-api-key", key.headerValue)) }
+        ])
         let response = try await settings.http.execute(HTTPRequestSpec(
-            method: "POST", url: session, headers: headers, bodyFile: video.path,
-            connectTimeout: settings.connectTimeout, totalTimeout: Self.transferTimeout(bytes: video.sizeBytes)))
+            method: "POST", url: session, headers: headers, bodyFile: video.path, bodyFileOffset: offset,
+            connectTimeout: settings.connectTimeout, totalTimeout: Self.transferTimeout(bytes: video.sizeBytes - offset)))
         let answer = try await response.collectBody(limit: 1 << 20)
         guard (200..<300).contains(response.head.status) else {
             throw UpstreamErrors.http(settings, status: response.head.status, head: response.head, body: answer)

@@ -62,6 +62,9 @@ Failures
 Gemini Files API (given on the upload start request, header or display_name marker)
   polls=N           GETs answered with PROCESSING before the final state (default 2)
   file_state=S      final state: ACTIVE (default) or FAILED
+  upload_cut=N      the first `upload` request of the session breaks after N bytes: the session
+                    keeps them (`query` answers X-Goog-Upload-Size-Received: N) and the
+                    connection closes with no answer
 
 TwelveLabs video retrieval
   hls_url=URL       hls.video_url to return (default: /media/{video_id}.m3u8 or .mp4 on this

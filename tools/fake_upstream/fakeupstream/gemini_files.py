@@ -67,6 +67,8 @@ class GeminiFiles:
                 "data": hashlib.sha256(), "received": 0, "behavior": dict(b), "done": False,
                 "tail": b"", "content_behavior": {},
             }
+            if b.int("upload_cut", -1) >= 0:
+                UPLOADS[uid]["cut"] = b.int("upload_cut", 0)
         url = f"{self.base_url()}/upload/v1beta/files?upload_id={uid}&upload_protocol=resumable"
         self.set_status_record(200)
         self.send_response(200)
@@ -100,6 +102,11 @@ class GeminiFiles:
                 return self.send_bytes(400, (
                     f"Invalid X-Goog-Upload-Offset {offset!r}: expected {up['received']}.\n"
                 ).encode(), "text/plain", {"X-Goog-Upload-Status": "active"})
+            cut = up.pop("cut", None)
+            if cut is not None and cut < len(raw):
+                # upload_cut=N: the connection breaks after N bytes of this piece arrived; the
+                # session keeps them (a `query` reports them) and no answer is sent.
+                raw = raw[:cut]
             up["data"].update(raw)
             up["received"] += len(raw)
             # `[fake:...]` inside the uploaded bytes (e.g. an ffmpeg `-metadata comment=`) also
@@ -109,6 +116,8 @@ class GeminiFiles:
                 up["content_behavior"].update(parse_behavior(m.group(1).decode("utf-8",
                                                                                "replace")))
             up["tail"] = window[-300:]
+            if cut is not None and len(raw) == cut:
+                return self.cut("fin")
         if "finalize" not in commands:
             return self.send_bytes(200, b"", "text/plain", {"X-Goog-Upload-Status": "active",
                                                            "X-Goog-Upload-Size-Received":
