@@ -149,6 +149,22 @@ public final class VideoLibrary: Sendable {
         }
     }
 
+    /// The bytes of a local video (for APIs that take it inline), read on a Dispatch thread like
+    /// the hash: a file read must not hold a cooperative thread.
+    public func contents(of video: LocalVideo) async throws -> [UInt8] {
+        let path = video.path
+        return try await withCheckedThrowingContinuation { continuation in
+            DispatchQueue.global(qos: .utility).async {
+                continuation.resume(with: Result {
+                    guard let data = FileManager.default.contents(atPath: path) else {
+                        throw ChorusError(.notFound, "the video file '\(path)' could not be read")
+                    }
+                    return [UInt8](data)
+                })
+            }
+        }
+    }
+
     /// Hashing a large video takes seconds of CPU; doing it on a Dispatch thread keeps the
     /// cooperative pool (two threads on a 2-core server) free for streaming answers.
     private static func hashInBackground(_ path: String) async throws -> String {

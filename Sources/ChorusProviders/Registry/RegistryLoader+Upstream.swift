@@ -94,7 +94,7 @@ extension RegistryLoader {
                 settings: settings, video: video, files: try fileOptions(model.files, field: "\(field).files", fail: fail),
                 logger: context.logger)
         case .twelveLabs:
-            provider = TwelveLabsProvider(settings: settings, logger: context.logger)
+            provider = TwelveLabsProvider(settings: settings, video: video, logger: context.logger)
         }
 
         var available = model.available ?? true

@@ -4,12 +4,21 @@ import Foundation
 import Logging
 
 extension TwelveLabsProvider {
+    /// What a 404 means for `video`: an indexed video TwelveLabs does not know; for an inline
+    /// video a 404 is about the endpoint, not the video.
+    static func missingMessage(_ video: VideoInput) -> String {
+        switch video {
+        case .indexed(let videoID): "TwelveLabs has no video '\(videoID)' (check video_id, and that its index has Pegasus enabled)"
+        case .inline(_, let name): "TwelveLabs answered 404 for the analysis of the local video '\(name)' (check the base URL)"
+        }
+    }
+
     /// Error bodies are small JSON objects; more than this is not worth reading.
     static let errorBodyLimit = 64 << 10
 
     /// One analyze request: status check, then the NDJSON stream until `stream_end`.
     func streamOnce(
-        body: [UInt8], key: APIKey, videoID: String, output: ModelOutputWriter, logger: Logger
+        body: [UInt8], key: APIKey, video: VideoInput, output: ModelOutputWriter, logger: Logger
     ) async throws -> ModelCompletion {
         let request = HTTPRequestSpec(
             method: "POST", url: settings.url("/analyze"),
@@ -28,7 +37,7 @@ extension TwelveLabsProvider {
             let errorBody = try await TwelveLabsProvider.collectErrorBody(response)
             throw TwelveLabsErrors.http(
                 settings, status: response.head.status, head: response.head, body: errorBody,
-                missing: "TwelveLabs has no video '\(videoID)' (check video_id, and that its index has Pegasus enabled)")
+                missing: TwelveLabsProvider.missingMessage(video))
         }
 
         var lines = LineDecoder()

@@ -1,4 +1,5 @@
 public import ChorusCore
+import ChorusMedia
 import Foundation
 public import Logging
 
@@ -6,9 +7,11 @@ public import Logging
 /// NDJSON lines (`stream_start`, `text_generation`…, `stream_end`) and each piece of text is
 /// written out as soon as its line is complete.
 ///
-/// Pegasus analyses a video that is already indexed at TwelveLabs, so a prompt must carry
-/// `video.videoID`; a request that names no video, or only a local `video_path`, fails with
-/// `FAILED_PRECONDITION` before any HTTP request. Failures map as in ``UpstreamErrors``, with a
+/// Pegasus analyses a video indexed at TwelveLabs (`video.videoID`), or a local video under the
+/// server's media root (`video.videoPath`), sent inline as `video: {"type": "base64_string"}` when
+/// it fits TwelveLabs' 30 MB base64 limit (``defaultMaxInlineVideoBytes`` of file). A request that
+/// names no usable video fails with `FAILED_PRECONDITION` (or `INVALID_ARGUMENT` for a bad or too
+/// large `video_path`) before any HTTP request. Failures map as in ``UpstreamErrors``, with a
 /// 404 naming the video and a 429 delay read from TwelveLabs' message or `X-Ratelimit-Reset`
 /// (see ``TwelveLabsErrors``). Attempts run under the model's concurrency limit and retry policy
 /// (``UpstreamAttempts``).
@@ -24,43 +27,77 @@ public import Logging
 public struct TwelveLabsProvider: ModelProvider {
     public var kind: String { "twelvelabs" }
     public let settings: UpstreamSettings
+    let video: VideoInputs?
+    let maxInlineVideoBytes: Int
     let logger: Logger
 
-    public init(settings: UpstreamSettings, logger: Logger) {
+    /// TwelveLabs takes at most 30 MB of base64 (providers.md §3.2): 22.5 MB of file.
+    public static let defaultMaxInlineVideoBytes = 22_500_000
+
+    /// - Parameters:
+    ///   - video: where local videos (`video_path`) come from; nil refuses them.
+    ///   - maxInlineVideoBytes: largest local video sent inline (base64).
+    public init(settings: UpstreamSettings, video: VideoInputs? = nil, maxInlineVideoBytes: Int = TwelveLabsProvider.defaultMaxInlineVideoBytes, logger: Logger) {
         self.settings = settings
+        self.video = video
+        self.maxInlineVideoBytes = maxInlineVideoBytes
         self.logger = logger
     }
 
-    /// Streams Pegasus's answer about `prompt.video.videoID`.
-    ///
-    /// - Throws: ``ChorusCore/ChorusError``: `FAILED_PRECONDITION` without a video id,
-    ///   `UNAUTHENTICATED` without a key, and whatever TwelveLabs answered otherwise.
-    public func generate(_ prompt: ModelPrompt, output: ModelOutputWriter) async throws -> ModelCompletion {
-        let videoID = try TwelveLabsProvider.requireVideoID(prompt)
-        let key = try settings.requireKey()
-        let body = try requestBody(prompt, videoID: videoID)
-        var logger = self.logger
-        logger[metadataKey: "request.id"] = "\(prompt.requestID)"
-        logger[metadataKey: "model.name"] = "\(prompt.model)"
-        logger[metadataKey: "twelvelabs.video_id"] = "\(videoID)"
-        return try await UpstreamAttempts.run(retry: settings.retry, limiter: settings.limiter, output: output) {
-            output, attempt in
-            if attempt > 1 { logger.debug("retrying TwelveLabs analyze", metadata: ["upstream.attempt": "\(attempt)"]) }
-            return try await streamOnce(body: body, key: key, videoID: videoID, output: output, logger: logger)
+    /// What `/analyze` is asked about.
+    enum VideoInput: Sendable {
+        /// A video indexed at TwelveLabs.
+        case indexed(videoID: String)
+        /// A local video's bytes, base64, and the name to report it by.
+        case inline(base64: String, name: String)
+
+        var label: String {
+            switch self {
+            case .indexed(let videoID): videoID
+            case .inline(_, let name): name
+            }
         }
     }
 
-    /// The video id Pegasus needs, or an error saying what the request named instead and why that
-    /// is not enough: `/analyze` reads only videos already indexed at TwelveLabs.
-    static func requireVideoID(_ prompt: ModelPrompt) throws(ChorusError) -> String {
+    /// Streams Pegasus's answer about `prompt.video` (a TwelveLabs video id, or a local file).
+    ///
+    /// - Throws: ``ChorusCore/ChorusError``: `FAILED_PRECONDITION` without a usable video,
+    ///   `INVALID_ARGUMENT` for a bad or too large `video_path`, `UNAUTHENTICATED` without a key,
+    ///   and whatever TwelveLabs answered otherwise.
+    public func generate(_ prompt: ModelPrompt, output: ModelOutputWriter) async throws -> ModelCompletion {
+        let videoID = try TwelveLabsProvider.requireVideo(prompt, localVideos: video != nil)
+        let key = try settings.requireKey()
+        let input: VideoInput
+        if let videoID {
+            input = .indexed(videoID: videoID)
+        } else {
+            input = try await inlineVideo(for: prompt)
+        }
+        let body = try requestBody(prompt, input: input)
+        var logger = self.logger
+        logger[metadataKey: "request.id"] = "\(prompt.requestID)"
+        logger[metadataKey: "model.name"] = "\(prompt.model)"
+        logger[metadataKey: "twelvelabs.video"] = "\(input.label)"
+        return try await UpstreamAttempts.run(retry: settings.retry, limiter: settings.limiter, output: output) {
+            output, attempt in
+            if attempt > 1 { logger.debug("retrying TwelveLabs analyze", metadata: ["upstream.attempt": "\(attempt)"]) }
+            return try await streamOnce(body: body, key: key, video: input, output: output, logger: logger)
+        }
+    }
+
+    /// The video id Pegasus is asked about, nil when it gets a local `video_path` instead, or an
+    /// error saying what the request named and why that is not enough.
+    static func requireVideo(_ prompt: ModelPrompt, localVideos: Bool) throws(ChorusError) -> String? {
         let video = prompt.video
         if let videoID = video.videoID { return videoID }
         let need = "\(prompt.model) needs video_id (a TwelveLabs video id, given with index_id/video_id)"
         if let path = video.videoPath {
+            if localVideos { return nil }
             throw ChorusError(
                 .failedPrecondition,
-                "\(need); this request named only video_path '\(path)': TwelveLabs analyses only videos in its own "
-                    + "indexes, so upload the video to a TwelveLabs index with Pegasus enabled and pass its video_id")
+                "\(need); this request named only video_path '\(path)', and this server has no media root to read it "
+                    + "from (start chorusd with --media-root DIR), so upload the video to a TwelveLabs index with Pegasus "
+                    + "enabled and pass its video_id")
         }
         if let index = video.indexID {
             throw ChorusError(.failedPrecondition, "\(need); this request named only index_id '\(index)', not which video in it")
@@ -68,11 +105,31 @@ public struct TwelveLabsProvider: ModelProvider {
         throw ChorusError(.failedPrecondition, "\(need); this request named no video")
     }
 
+    /// The local video under the media root, read and base64-encoded, if it fits inline.
+    private func inlineVideo(for prompt: ModelPrompt) async throws -> VideoInput {
+        guard let video, let source = try await video.source(for: prompt.video, model: prompt.model) else {
+            throw ChorusError(.failedPrecondition, "\(prompt.model) needs a video: this request named none")
+        }
+        let local = try await video.library.localFile(of: source)
+        guard local.sizeBytes <= maxInlineVideoBytes else {
+            throw ChorusError(
+                .invalidArgument,
+                "the video '\(source.displayName)' is \(local.sizeBytes) bytes; \(prompt.model) takes local videos of at most "
+                    + "\(maxInlineVideoBytes) bytes inline (TwelveLabs' 30 MB base64 limit): index it at TwelveLabs and pass its video_id")
+        }
+        let bytes = try await video.library.contents(of: local)
+        return .inline(base64: Data(bytes).base64EncodedString(), name: source.displayName)
+    }
+
     /// The `/analyze` body (providers.md §3.2).
-    func requestBody(_ prompt: ModelPrompt, videoID: String) throws -> [UInt8] {
-        let body = AnalyzeBody(
-            videoID: videoID, prompt: prompt.query, modelName: settings.upstreamModel,
+    func requestBody(_ prompt: ModelPrompt, input: VideoInput) throws -> [UInt8] {
+        var body = AnalyzeBody(
+            prompt: prompt.query, modelName: settings.upstreamModel,
             temperature: prompt.temperature, maxTokens: prompt.maxOutputTokens)
+        switch input {
+        case .indexed(let videoID): body.videoID = videoID
+        case .inline(let base64, _): body.video = InlineVideo(base64String: base64)
+        }
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.withoutEscapingSlashes, .sortedKeys]
         return Array(try encoder.encode(body))
@@ -85,7 +142,8 @@ public struct TwelveLabsProvider: ModelProvider {
     /// what actually runs instead of whatever TwelveLabs defaults to next year. `video_id` is the
     /// Pegasus 1.2 input; `stream` is always explicit because the v1.2 docs disagree on its default.
     struct AnalyzeBody: Encodable {
-        var videoID: String
+        var videoID: String?
+        var video: InlineVideo?
         var prompt: String
         var modelName: String
         var temperature: Double?
@@ -94,11 +152,24 @@ public struct TwelveLabsProvider: ModelProvider {
 
         enum CodingKeys: String, CodingKey {
             case videoID = "video_id"
+            case video
             case prompt
             case modelName = "model_name"
             case temperature
             case maxTokens = "max_tokens"
             case stream
+        }
+    }
+
+    /// `video: {"type": "base64_string", "base64_string": …}`: one of the inline video forms (the
+    /// others are `url` and `asset_id`); exclusive with `video_id`.
+    struct InlineVideo: Encodable {
+        var type = "base64_string"
+        var base64String: String
+
+        enum CodingKeys: String, CodingKey {
+            case type
+            case base64String = "base64_string"
         }
     }
 }

@@ -1,6 +1,8 @@
 """TwelveLabs: POST /v1.3/analyze (NDJSON events) and GET /v1.3/indexes/{index}/videos/{video}
 (video retrieval with hls.video_url), with their error bodies."""
 
+import base64
+import binascii
 import os
 import time
 import urllib.parse
@@ -91,6 +93,19 @@ class TwelveLabsAPI:
                     "url", "asset_id", "base64_string") or not video.get(video.get("type")):
                 return self.send_bytes(400, twelvelabs_error_body(
                     "parameter_invalid", "The video parameter is invalid."))
+            if video["type"] == "base64_string":
+                encoded = video["base64_string"]
+                # providers.md 3.2: a base64 video is at most 30 MB.
+                if not isinstance(encoded, str) or len(encoded) > 30 * 1000 * 1000:
+                    return self.send_bytes(400, twelvelabs_error_body(
+                        "parameter_invalid", "The video parameter is invalid: base64_string "
+                        "must be a string of at most 30 MB."))
+                try:
+                    base64.b64decode(encoded, validate=True)
+                except (binascii.Error, ValueError):
+                    return self.send_bytes(400, twelvelabs_error_body(
+                        "parameter_invalid", "The video parameter is invalid: base64_string "
+                        "is not valid base64."))
         if not body.get("prompt") and not body.get("prompt_v2"):
             return self.send_bytes(400, twelvelabs_error_body(
                 "parameter_not_provided", "The prompt parameter is required but was not provided."))
