@@ -104,7 +104,9 @@ extension ChorusHTTPBridge {
         let watch = connectionWatches.watch(for: context.channel) ?? ConnectionWatch.closed
         return Response(status: .ok, headers: headers, body: ResponseBody { writer in
             try await withTaskExecutorPreference(executor) {
-                try await Self.pump(call: call, after: startAfter, heartbeat: heartbeat, resumeGrace: resumeGrace, watch: watch, writer: &writer)
+                try await CallTimers.$current.withValue(EventLoopTimer(eventLoop: executor.eventLoop)) {
+                    try await Self.pump(call: call, after: startAfter, heartbeat: heartbeat, resumeGrace: resumeGrace, watch: watch, writer: &writer)
+                }
             }
             try await writer.finish(nil)
         })
@@ -173,7 +175,7 @@ extension ChorusHTTPBridge {
                     // A deadline already passed means a heartbeat is pending behind a slow write:
                     // look again an interval later instead of spinning.
                     let now = ContinuousClock.now
-                    try? await Task.sleep(until: deadline > now ? deadline : now + heartbeat)
+                    try? await CallTimers.sleep(until: deadline > now ? deadline : now + heartbeat)
                     call.heartbeatIfQuiet(id, interval: heartbeat)
                 }
             }

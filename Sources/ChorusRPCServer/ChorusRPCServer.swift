@@ -118,7 +118,10 @@ public final class ChorusRPCServer: Service, Sendable {
                         case .globalPool: nil
                         }
                         group.addTask(executorPreference: executor) {
-                            await connection.run()
+                            // The calls' timers (deadlines, watchdogs) on the same loop (see CallTimer).
+                            await CallTimers.$current.withValue(executor.map { EventLoopTimer(eventLoop: $0.eventLoop) }) {
+                                await connection.run()
+                            }
                             self.unregister(connection)
                         }
                     }

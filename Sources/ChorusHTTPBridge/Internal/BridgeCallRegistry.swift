@@ -1,4 +1,5 @@
 import ChorusCore
+import ChorusWire
 import HTTPTypes
 import Logging
 import Synchronization
@@ -22,7 +23,7 @@ final class BridgeCallRegistry: Sendable {
     private struct Job: Sendable {
         var call: BridgeCall
         var context: CallContext
-        var executor: any TaskExecutor
+        var executor: EventLoopTaskExecutor
     }
 
     init(service: any ChorusService, configuration: ChorusHTTPBridge.Configuration, logger: Logger) {
@@ -37,7 +38,12 @@ final class BridgeCallRegistry: Sendable {
         await withDiscardingTaskGroup { group in
             group.addTask { await self.evictLoop() }
             for await job in jobs {
-                group.addTask(executorPreference: job.executor) { await self.execute(job.call, context: job.context) }
+                group.addTask(executorPreference: job.executor) {
+                    // The call's timers on the same loop as the call (see CallTimer).
+                    await CallTimers.$current.withValue(EventLoopTimer(eventLoop: job.executor.eventLoop)) {
+                        await self.execute(job.call, context: job.context)
+                    }
+                }
             }
             // The bridge stopped (its HTTP server finished draining): stop the eviction loop and
             // any call no client is attached to any more.
@@ -51,7 +57,7 @@ final class BridgeCallRegistry: Sendable {
 
     /// Starts a call, preferring `executor` for it (the requesting connection's event loop).
     /// Throws a ``BridgeError`` when limited, draining, or the request id is in use.
-    func start(_ request: AnalyzeRequest, context: CallContext, executor: any TaskExecutor) throws -> BridgeCall {
+    func start(_ request: AnalyzeRequest, context: CallContext, executor: EventLoopTaskExecutor) throws -> BridgeCall {
         let requestID = request.requestID ?? BridgeCallRegistry.generateID()
         var request = request
         request.requestID = requestID
@@ -117,7 +123,7 @@ final class BridgeCallRegistry: Sendable {
                     case .detached(let generation):
                         // Keep running for a client that reconnects with Last-Event-ID; the sleep
                         // ends early (cancelled) when the call finishes meanwhile.
-                        try? await Task.sleep(for: grace)
+                        try? await CallTimers.sleep(for: grace)
                         if Task.isCancelled { return }
                         if call.isStillDetached(generation) {
                             call.finish(.failed(ChorusError(.cancelled, "the client disconnected and did not resume within \(grace)")))

@@ -59,7 +59,7 @@ struct AnalyzeCall<Sink: AnalyzeEventSink>: Sendable {
             }
             if let deadline {
                 group.addTask {
-                    try await Task.sleep(until: deadline, clock: .continuous)
+                    try await CallTimers.sleep(until: deadline)
                     return .deadlinePassed
                 }
             }

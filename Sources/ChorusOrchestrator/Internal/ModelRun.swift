@@ -124,7 +124,7 @@ final class ModelProgress: Sendable {
             case .expire(let expiry):
                 return expiry
             case .sleep(let deadline):
-                try await Task.sleep(until: deadline, clock: .continuous)
+                try await CallTimers.sleep(until: deadline)
             }
         }
     }

@@ -70,7 +70,7 @@ final class ServerCall: Sendable {
             if let deadline {
                 group.addTask {
                     do {
-                        try await Task.sleep(until: deadline)
+                        try await CallTimers.sleep(until: deadline)
                         return .interrupted(.deadlineExceeded)
                     } catch {
                         return nil

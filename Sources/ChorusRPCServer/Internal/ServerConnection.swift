@@ -50,7 +50,7 @@ final class ServerConnection: Sendable {
                     }
                     if let maxAge = self.configuration.maxConnectionAge {
                         group.addTask {
-                            try await Task.sleep(for: maxAge)
+                            try await CallTimers.sleep(for: maxAge)
                             self.drain(reason: "connection reached its maximum age")
                         }
                     }
@@ -319,7 +319,7 @@ final class ServerConnection: Sendable {
     }
 
     private func watchPreface() async throws {
-        try await Task.sleep(for: configuration.prefaceTimeout)
+        try await CallTimers.sleep(for: configuration.prefaceTimeout)
         if !state.withLock({ $0.prefaceReceived }) {
             fail(with: WireError(.badPreface, "no connection preface within \(configuration.prefaceTimeout)"))
         }
@@ -327,7 +327,7 @@ final class ServerConnection: Sendable {
 
     private func keepalive(interval: Duration) async throws {
         while true {
-            try await Task.sleep(for: interval)
+            try await CallTimers.sleep(for: interval)
             let ping = state.withLock { state -> UInt64? in
                 guard ContinuousClock.now - state.lastInbound >= interval else { return nil }
                 state.pingCounter += 1
@@ -336,7 +336,7 @@ final class ServerConnection: Sendable {
             }
             guard let ping else { continue }
             writer.write { $0.writeFrame(type: .ping, streamID: 0) { PingMessage(opaque: ping).encode(into: &$0) } }
-            try await Task.sleep(for: configuration.keepaliveTimeout)
+            try await CallTimers.sleep(for: configuration.keepaliveTimeout)
             if state.withLock({ $0.pendingPing == ping }) {
                 logger.info("closing connection: keepalive ping not acknowledged", metadata: ["timeout": "\(configuration.keepaliveTimeout)"])
                 sendGoAway(code: .unavailable, message: "keepalive ping not acknowledged within \(configuration.keepaliveTimeout)")
