@@ -38,6 +38,16 @@ struct EventLoopTimerTests {
         try await timer.sleep(until: .now - .seconds(1))
     }
 
+    @Test("a sleep on an event loop that shuts down ends with CancellationError instead of hanging")
+    func loopShutdown() async throws {
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        let timer = EventLoopTimer(eventLoop: group.next())
+        let sleeping = Task { try await timer.sleep(until: .now + .seconds(3_600)) }
+        try await Task.sleep(for: .milliseconds(20))
+        try await group.shutdownGracefully()
+        await #expect(throws: CancellationError.self) { try await sleeping.value }
+    }
+
     @Test("CallTimers.sleep uses the installed timer, in child tasks too, and Task.sleep without one")
     func installedTimer() async throws {
         let recorder = RecordingTimer()

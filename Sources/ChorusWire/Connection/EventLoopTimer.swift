@@ -32,7 +32,11 @@ public struct EventLoopTimer: CallTimer {
                 }
                 let (seconds, attoseconds) = delay.components
                 let nanoseconds = seconds * 1_000_000_000 + attoseconds / 1_000_000_000
-                sleeper.scheduled(eventLoop.scheduleTask(in: .nanoseconds(nanoseconds)) { sleeper.fire() })
+                let task = eventLoop.scheduleTask(in: .nanoseconds(nanoseconds)) { sleeper.fire() }
+                // A loop that shut down never runs the task: its future fails instead, and so
+                // does the sleep (after a cancellation this finds nothing left to resume).
+                task.futureResult.whenFailure { _ in sleeper.cancel() }
+                sleeper.scheduled(task)
             }
         } onCancel: {
             sleeper.cancel()
