@@ -149,10 +149,18 @@ public final class VideoLibrary: Sendable {
         }
     }
 
-    /// The bytes of a local video (for APIs that take it inline), read on a Dispatch thread like
-    /// the hash: a file read must not hold a cooperative thread.
-    public func contents(of video: LocalVideo) async throws -> [UInt8] {
-        let path = video.path
+    /// The video's size in bytes; for a `.file` source from `stat` alone (no hash, unlike
+    /// ``localFile(of:)``).
+    public func sizeBytes(of source: VideoSource) async throws -> Int {
+        if let version = try version(of: source) { return version.status.sizeBytes }
+        return try await localFile(of: source).sizeBytes
+    }
+
+    /// The bytes of a video (for APIs that take it inline), read on a Dispatch thread like the
+    /// hash: a file read must not hold a cooperative thread.
+    public func contents(of source: VideoSource) async throws -> [UInt8] {
+        let path: String
+        if case .file(let file) = source { path = file } else { path = try await localFile(of: source).path }
         return try await withCheckedThrowingContinuation { continuation in
             DispatchQueue.global(qos: .utility).async {
                 continuation.resume(with: Result {

@@ -75,36 +75,26 @@ struct GeminiFileUploader: Sendable {
     /// Starts a session and sends the file; after a retryable failure, asks the session how much
     /// it has and sends the rest (or starts over when it cannot say). One retry budget covers it all.
     private func sendResuming(_ video: LocalVideo, displayName: String, key: APIKey) async throws -> GeminiFile {
-        var attempt = 1
+        // Set once a session exists: a later attempt means the previous one failed after `start`.
         var session: String?
-        var offset = 0
-        while true {
-            do {
-                let url: String
-                if let session {
-                    url = session
-                } else {
-                    url = try await startSession(displayName: displayName, size: video.sizeBytes, mimeType: video.mimeType, key: key)
-                    session = url
-                    offset = 0
-                }
-                return try await send(video, to: url, from: offset, key: key)
-            } catch {
-                if error is CancellationError || Task.isCancelled { throw error }
-                let failure = ChorusError(from: error)
-                guard let wait = settings.retry.delay(afterAttempt: attempt, error: failure) else { throw failure }
-                try await Task.sleep(for: wait)
-                attempt += 1
-                if let current = session, let received = await received(by: current, key: key), (0...video.sizeBytes).contains(received) {
+        return try await retrying("upload") {
+            var offset = 0
+            if let current = session {
+                if let received = await received(by: current, key: key), (0...video.sizeBytes).contains(received) {
                     offset = received
+                    logger.debug("gemini file upload resumes", metadata: ["byte": "\(offset)", "of": "\(video.sizeBytes)"])
                 } else {
                     session = nil
                 }
-                logger.debug("gemini file upload failed; retrying", metadata: [
-                    "error": "\(failure)", "attempt": "\(attempt)",
-                    "resume": "\(session == nil ? "from start" : "at byte \(offset) of \(video.sizeBytes)")",
-                ])
             }
+            let url: String
+            if let current = session {
+                url = current
+            } else {
+                url = try await startSession(displayName: displayName, size: video.sizeBytes, mimeType: video.mimeType, key: key)
+                session = url
+            }
+            return try await send(video, to: url, from: offset, key: key)
         }
     }
 

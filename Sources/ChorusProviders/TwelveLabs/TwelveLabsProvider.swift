@@ -110,14 +110,14 @@ public struct TwelveLabsProvider: ModelProvider {
         guard let video, let source = try await video.source(for: prompt.video, model: prompt.model) else {
             throw ChorusError(.failedPrecondition, "\(prompt.model) needs a video: this request named none")
         }
-        let local = try await video.library.localFile(of: source)
-        guard local.sizeBytes <= maxInlineVideoBytes else {
+        let size = try await video.library.sizeBytes(of: source)
+        guard size <= maxInlineVideoBytes else {
             throw ChorusError(
                 .invalidArgument,
-                "the video '\(source.displayName)' is \(local.sizeBytes) bytes; \(prompt.model) takes local videos of at most "
+                "the video '\(source.displayName)' is \(size) bytes; \(prompt.model) takes local videos of at most "
                     + "\(maxInlineVideoBytes) bytes inline (TwelveLabs' 30 MB base64 limit): index it at TwelveLabs and pass its video_id")
         }
-        let bytes = try await video.library.contents(of: local)
+        let bytes = try await video.library.contents(of: source)
         return .inline(base64: Data(bytes).base64EncodedString(), name: source.displayName)
     }
 

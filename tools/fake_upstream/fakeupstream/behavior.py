@@ -188,3 +188,12 @@ def apply_times(provider, b):
     if seen < n:
         return b
     return Behavior({k: v for k, v in b.items() if k in CONTENT_KEYS})
+
+
+def content_before_error(b, pieces):
+    """error_after=N: the content pieces sent before the in-stream error (all of them when N is
+    at least their number) and whether the error comes. Shared by the three providers."""
+    n = b.int("error_after")
+    if n is None or n < 0:
+        return pieces, False
+    return pieces[:n], True

@@ -5,7 +5,7 @@ import json
 import re
 import string
 
-from .behavior import collect_strings
+from .behavior import collect_strings, content_before_error
 from .formats import _iter_dicts, approx_tokens, gm_json, rand_id, split_text
 from .state import FILES, STATE_LOCK
 from .texts import DEFAULT_TEXT, GEMINI_THOUGHT_TEXT
@@ -179,15 +179,13 @@ class GeminiAPI:
         else:
             if thought:
                 objs.append(resp([{"text": GEMINI_THOUGHT_TEXT, "thought": True}], 0))
-            error_after = b.int("error_after")
-            end_ok = not b.flag("no_end") and error_after is None
-            for i, p in enumerate(pieces):
-                if error_after is not None and i == error_after:
-                    break
+            sent, errored = content_before_error(b, pieces)
+            end_ok = not b.flag("no_end") and not errored
+            for i, p in enumerate(sent):
                 last = i == len(pieces) - 1
                 objs.append(resp([{"text": p}], approx_tokens("".join(pieces[:i + 1])),
                                  finish if (last and end_ok) else None))
-            if error_after is not None:
+            if errored:
                 error_obj = gemini_error_obj(b.int("error_code", 500))
             elif not pieces and end_ok:
                 objs.append(resp([], 0, finish))

@@ -5,7 +5,7 @@ import json
 import os
 import time
 
-from .behavior import collect_strings
+from .behavior import collect_strings, content_before_error
 from .formats import _iter_dicts, approx_tokens, go_duration, oa_json, rand_id, split_text
 from .texts import DEFAULT_TEXT
 
@@ -195,17 +195,11 @@ class OpenAIChat:
 
         noise = b.flag("noise")
         events = [chunk(choice({"role": "assistant", "content": "", "refusal": None}))]
-        error_after = b.int("error_after")
-        errored = False
-        for i, p in enumerate(pieces):
-            if error_after is not None and i == error_after:
-                errored = True
-                break
+        sent, errored = content_before_error(b, pieces)
+        for i, p in enumerate(sent):
             if noise and i % 3 == 1:
                 events.append(b": keep-alive\n\n")
             events.append(chunk(choice({"content": p})))
-        if error_after is not None and error_after >= len(pieces):
-            errored = True
         if errored:
             code = b.int("error_code", 500)
             msg, etype, param, ecode = OPENAI_ERRORS.get(

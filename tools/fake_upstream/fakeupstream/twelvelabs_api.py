@@ -7,7 +7,7 @@ import os
 import time
 import urllib.parse
 
-from .behavior import MARKER_RE
+from .behavior import MARKER_RE, content_before_error
 from .formats import approx_tokens, now_rfc3339, rand_id, split_text, tl_json
 from .state import MEDIA_DIR
 from .texts import DEFAULT_TEXT
@@ -128,18 +128,12 @@ class TwelveLabsAPI:
         noise = b.flag("noise")
         events = [tl_json({"event_type": "stream_start",
                            "metadata": {"generation_id": gen_id}}).encode() + b"\n"]
-        error_after = b.int("error_after")
-        errored = False
-        for i, p in enumerate(pieces):
-            if error_after is not None and i == error_after:
-                errored = True
-                break
+        sent, errored = content_before_error(b, pieces)
+        for i, p in enumerate(sent):
             if noise and i == 1:
                 events.append(b"\n")
                 events.append(tl_json({"event_type": "fake_heartbeat", "seq": i}).encode() + b"\n")
             events.append(tl_json({"event_type": "text_generation", "text": p}).encode() + b"\n")
-        if error_after is not None and error_after >= len(pieces):
-            errored = True
         if errored:
             events.append(tl_json({"event_type": "stream_error", "error": {
                 "message": "An internal error occurred during generation (fake upstream)."}}
