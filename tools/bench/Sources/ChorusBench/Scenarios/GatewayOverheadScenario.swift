@@ -21,6 +21,8 @@ import Synchronization
 /// - streaming (`streamingLevels`, 100): each upstream answer streams like a model's, one chunk
 ///   every 50 ms for a second, so 100 workers keep 100 calls in flight at ~100 new calls/s: what
 ///   "100 concurrent calls" means for an LLM gateway.
+/// At one caller the three paths run in interleaved rounds (see ``Config/rounds``): measured one
+/// after another, two runs of the same build differed by 0.13 ms in added p50 on this VM.
 /// Each worker has its own keep-alive connection for direct calls; RPC workers share one
 /// ChorusClient; SSE calls open a connection each. Added latency = Chorus percentile − direct
 /// percentile.
@@ -37,7 +39,14 @@ struct GatewayOverheadScenario: Scenario {
         var streamingIntervalMs = 50
         /// Calls per worker and path in the streaming load (after one warm-up call each).
         var streamingCallsPerWorker = 6
-        static let smoke = Config(levels: [1, 4], requests: 40, warmup: 10, streamingLevels: [4], streamingChunks: 3, streamingIntervalMs: 10, streamingCallsPerWorker: 2)
+        /// The back-to-back load measures the three paths in up to this many interleaved rounds
+        /// (each round: a share of every path's calls, paths in rotating order), so a slow minute
+        /// of a shared VM lands on all three instead of on whichever path ran then. A round gives
+        /// each worker at least `minCallsPerWorkerPerRound` calls: every round opens new
+        /// connections for the HTTP paths, and their first calls should stay a small minority.
+        var rounds = 10
+        var minCallsPerWorkerPerRound = 20
+        static let smoke = Config(levels: [1, 4], requests: 40, warmup: 10, streamingLevels: [4], streamingChunks: 3, streamingIntervalMs: 10, streamingCallsPerWorker: 2, rounds: 2, minCallsPerWorkerPerRound: 5)
     }
 
     enum Path: String, CaseIterable {
@@ -67,6 +76,8 @@ struct GatewayOverheadScenario: Scenario {
             "streaming_levels": .array(config.streamingLevels.map { .int($0) }),
             "streaming_answer": .string("first content chunk at once, then \(config.streamingChunks) chunks \(config.streamingIntervalMs) ms apart"),
             "streaming_calls_per_worker": .int(config.streamingCallsPerWorker),
+            "interleaved_rounds_at_most": .int(config.rounds),
+            "min_calls_per_worker_per_round": .int(config.minCallsPerWorkerPerRound),
             "upstream": "serve-fake-openai (NIO), role + first content chunk at once, the rest 2 ms later",
             "chorus": "serve-chorus --registry (openai-compatible model via libcurl) --http",
         ])
@@ -87,27 +98,44 @@ struct GatewayOverheadScenario: Scenario {
             answerDuration: .milliseconds(config.streamingChunks * config.streamingIntervalMs))
 
         var details: [JSONValue] = []
-        let loads = config.levels.map { (label: "\($0) concurrent", level: $0, requests: config.requests, warmup: min(config.warmup, config.requests), target: quick) }
-            + config.streamingLevels.map { (label: "\($0) concurrent streams", level: $0, requests: $0 * config.streamingCallsPerWorker, warmup: $0, target: streaming) }
+        let loads = config.levels.map { (label: "\($0) concurrent", level: $0, requests: config.requests, warmup: min(config.warmup, config.requests), target: quick, interleaved: true) }
+            + config.streamingLevels.map { (label: "\($0) concurrent streams", level: $0, requests: $0 * config.streamingCallsPerWorker, warmup: $0, target: streaming, interleaved: false) }
         for load in loads {
             var histograms: [Path: LatencyHistogram] = [:]
+            var wall: [Path: Double] = [:]
+            var cpuSeconds: [Path: Double] = [:]
+            for path in Path.allCases {
+                _ = try await measure(path, concurrency: load.level, requests: load.warmup, target: load.target, rpc: rpcClient)
+            }
+            // The streaming load stays one round per path: each round would ramp its 100 workers
+            // up and down again, which is not the steady load it is meant to be.
+            let rounds = load.interleaved ? max(1, min(config.rounds, load.requests / (load.level * config.minCallsPerWorkerPerRound))) : 1
+            for round in 0..<rounds {
+                let share = load.requests / rounds + (round < load.requests % rounds ? 1 : 0)
+                // Rotating order: no path always runs right after another one's burst.
+                for offset in 0..<Path.allCases.count {
+                    let path = Path.allCases[(round + offset) % Path.allCases.count]
+                    // CPU per call of the process that serves this path: the upstream for direct
+                    // calls, Chorus (without the upstream's share) for RPC and SSE. Far steadier
+                    // than latency percentiles on a shared VM, and what limits calls/s under load.
+                    let server = path == .direct ? (load.target.upstreamPort == upstream.port ? upstream : streamingUpstream) : chorus
+                    let cpu0 = ProcStats.cpuSeconds(pid: server.pid)
+                    let (histogram, seconds, problems) = try await measure(path, concurrency: load.level, requests: share, target: load.target, rpc: rpcClient)
+                    if let cpu0, let cpu1 = ProcStats.cpuSeconds(pid: server.pid) {
+                        cpuSeconds[path, default: 0] += cpu1 - cpu0
+                    }
+                    histograms[path, default: LatencyHistogram()].merge(histogram)
+                    wall[path, default: 0] += seconds
+                    result.failures += problems.map { "\(path.rawValue) at \(load.label): \($0)" }
+                }
+            }
             var rates: [Path: Double] = [:]
             var cpuPerCall: [Path: Double] = [:]
             for path in Path.allCases {
-                // CPU per call of the process that serves this path: the upstream for direct
-                // calls, Chorus (without the upstream's share) for RPC and SSE. Far steadier than
-                // latency percentiles on a shared VM, and what limits calls/s under load.
-                let server = path == .direct ? (load.target.upstreamPort == upstream.port ? upstream : streamingUpstream) : chorus
-                _ = try await measure(path, concurrency: load.level, requests: load.warmup, target: load.target, rpc: rpcClient)
-                let cpu0 = ProcStats.cpuSeconds(pid: server.pid)
-                let (histogram, rate, problems) = try await measure(path, concurrency: load.level, requests: load.requests, target: load.target, rpc: rpcClient)
-                if let cpu0, let cpu1 = ProcStats.cpuSeconds(pid: server.pid) {
-                    cpuPerCall[path] = (cpu1 - cpu0) / Double(load.requests) * 1e6
-                }
-                histograms[path] = histogram
-                rates[path] = rate
-                result.failures += problems.map { "\(path.rawValue) at \(load.label): \($0)" }
-                context.log("\(name): \(load.label), \(path.rawValue): TTFT p50 \(Self.ms(histogram.percentile(50))) ms, p99 \(Self.ms(histogram.percentile(99))) ms, \(Table.format(rate)) calls/s")
+                rates[path] = wall[path].map { Double(load.requests) / $0 }
+                cpuPerCall[path] = cpuSeconds[path].map { $0 / Double(load.requests) * 1e6 }
+                let histogram = histograms[path] ?? LatencyHistogram()
+                context.log("\(name): \(load.label), \(path.rawValue): TTFT p50 \(Self.ms(histogram.percentile(50))) ms, p99 \(Self.ms(histogram.percentile(99))) ms, \(rates[path].map { Table.format($0) } ?? "-") calls/s")
             }
             let direct = histograms[.direct]!
             for path in [Path.rpc, .sse] {
@@ -151,7 +179,7 @@ struct GatewayOverheadScenario: Scenario {
 
     static func ms(_ micros: Double?) -> String { micros.map { String(format: "%.3f", $0 / 1000) } ?? "-" }
 
-    /// `requests` calls over `concurrency` workers; TTFT histogram, calls/s, problems.
+    /// `requests` calls over `concurrency` workers; TTFT histogram, wall seconds, problems.
     private func measure(_ path: Path, concurrency: Int, requests: Int, target: Destination, rpc: ChorusClient) async throws -> (LatencyHistogram, Double, [String]) {
         let total = Locked((histogram: LatencyHistogram(), problems: [String]()))
         let clock = ContinuousClock()
@@ -190,7 +218,7 @@ struct GatewayOverheadScenario: Scenario {
         }
         let wall = (clock.now - started).secondsDouble
         let totals = total.withLock { $0 }
-        return (totals.histogram, Double(requests) / wall, totals.problems)
+        return (totals.histogram, wall, totals.problems)
     }
 
     static let directBody = #"{"model":"gpt-4o","stream":true,"stream_options":{"include_usage":true},"messages":[{"role":"user","content":"What happens in the video?"}]}"#
