@@ -50,6 +50,7 @@ let package = Package(
                 .product(name: "ChorusHTTPBridge", package: chorusPackage),
                 .product(name: "ChorusOrchestrator", package: chorusPackage),
                 .product(name: "ChorusProviders", package: chorusPackage),
+                .product(name: "ChorusWire", package: chorusPackage),
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
                 .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),

@@ -159,10 +159,17 @@ struct ManyStreams: AsyncParsableCommand {
     @Option(help: "Seconds each model streams.") var answerSeconds: Double?
     @Option(help: "Seconds over which calls are started.") var ramp: Double?
     @Option(help: "Where the server runs calls: event-loop (default) or global-pool.") var callExecutor: String?
+    @Option(help: "Where this client reads events: global-pool (default) or event-loop (its connection's loop).") var clientExecutor: String?
 
     func run() async throws {
         var config: ManyStreamsScenario.Config = common.smoke ? .smoke : .init()
         if let callExecutor { config.callExecutor = callExecutor }
+        if let clientExecutor {
+            guard ["event-loop", "global-pool"].contains(clientExecutor) else {
+                throw ValidationError("--client-executor must be event-loop or global-pool, not '\(clientExecutor)'")
+            }
+            config.clientExecutor = clientExecutor
+        }
         if let calls {
             let levels = try parseCounts(calls, option: "--calls")
             config.levels = levels.map { ManyStreamsScenario.Level(calls: $0, chunksPerSecond: rate ?? 50) }
