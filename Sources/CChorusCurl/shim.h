@@ -23,6 +23,15 @@ static inline CURLcode CChorusCurl_setopt_pointer(CURL *handle, CURLoption optio
     return curl_easy_setopt(handle, option, value);
 }
 
+static inline CURLcode CChorusCurl_setopt_mime(CURL *handle, curl_mime *mime) {
+    return curl_easy_setopt(handle, CURLOPT_MIMEPOST, mime);
+}
+
+/// `CURL_ZERO_TERMINATED` is `((size_t) -1)`, a macro Swift does not import.
+static inline size_t CChorusCurl_zero_terminated(void) {
+    return CURL_ZERO_TERMINATED;
+}
+
 static inline CURLcode CChorusCurl_setopt_slist(CURL *handle, CURLoption option, struct curl_slist *value) {
     return curl_easy_setopt(handle, option, value);
 }

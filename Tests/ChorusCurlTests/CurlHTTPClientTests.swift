@@ -86,6 +86,44 @@ struct CurlHTTPClientTests {
         }
     }
 
+    @Test("a multipart/form-data body: text fields and a file part streamed from disk")
+    func multipartBody() async throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("chorus-multipart-\(UUID().uuidString)").path
+        let content = String(repeating: "fedcba9876543210", count: 1 << 16)  // 1 MiB, ASCII so the server can quote it
+        try content.write(toFile: path, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let script: [ScriptedHTTPServer.Step] = [.write("HTTP/1.1 201 Created\r\nContent-Length: 2\r\n\r\nok")]
+        try await ScriptedHTTPServer.withServer(script) { server in
+            let request = HTTPRequestSpec(
+                method: "POST", url: "http://127.0.0.1:\(server.port)/v1.3/assets", headers: [(name: "Expect", value: "")],
+                body: Array("ignored: the form wins".utf8),
+                multipart: [
+                    .field(name: "method", value: "direct"),
+                    .file(name: "file", path: path, filename: "clip.mp4", contentType: "video/mp4"),
+                ])
+            let response = try await CurlHTTPClient().execute(request)
+            #expect(response.head.status == 201)
+            #expect(try await response.collectBody() == Array("ok".utf8))
+            let received = server.requests.withLock { $0.first ?? "" }
+            #expect(received.hasPrefix("POST /v1.3/assets HTTP/1.1\r\n"))
+            let boundary = try #require(received.firstRange(of: "Content-Type: multipart/form-data; boundary=").map { match in
+                String(received[match.upperBound...].prefix { !$0.isNewline })
+            })
+            let body = String(received[try #require(received.range(of: "\r\n\r\n")).upperBound...])
+            let expected = "--\(boundary)\r\nContent-Disposition: form-data; name=\"method\"\r\n\r\ndirect\r\n"
+                + "--\(boundary)\r\nContent-Disposition: form-data; name=\"file\"; filename=\"clip.mp4\"\r\n"
+                + "Content-Type: video/mp4\r\n\r\n\(content)\r\n--\(boundary)--\r\n"
+            #expect(body == expected)
+            #expect(received.contains("Content-Length: \(expected.utf8.count)\r\n"))
+        }
+        // A file part that cannot be read fails the transfer (nothing half-sent is reported as done).
+        await #expect(throws: CurlError.self) {
+            _ = try await CurlHTTPClient().execute(HTTPRequestSpec(
+                method: "POST", url: "http://127.0.0.1:9/",
+                multipart: [.file(name: "file", path: "/nonexistent/clip.mp4", filename: "clip.mp4", contentType: "video/mp4")]))
+        }
+    }
+
     @Test("cancelling the reader aborts the transfer: the upstream sees the connection close")
     func cancellation() async throws {
         let script: [ScriptedHTTPServer.Step] = [.write(Self.head), .write(chunk("first")), .stall]

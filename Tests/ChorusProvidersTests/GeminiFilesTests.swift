@@ -246,7 +246,7 @@ struct GeminiFilesTests {
         let error = try #require(GeminiTesting.error(result))
         #expect(error.code == .invalidArgument)
         #expect(error.message.contains(clips.plain))
-        #expect(error.message.contains("MiB"))
+        #expect(error.message.contains("bytes; the Gemini adapter uploads videos of at most 1000 bytes"), "its size and the cap")
         #expect(try await fake.requests().isEmpty)
     }
 

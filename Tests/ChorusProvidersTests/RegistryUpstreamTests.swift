@@ -92,6 +92,28 @@ struct RegistryUpstreamTests {
             message(#"{"models": [{"name": "d", "provider": "demo", "base_url": "http://x/v1"}]}"#)
                 == "inline: models[0].base_url: does not apply to provider 'demo' (it makes no upstream requests)")
         #expect(message(#"{"models": [{"name": "o", "provider": "openai", "api_key": "sk-inline"}]}"#)?.contains("unknown field 'api_key'") == true)
+        #expect(
+            message(#"{"models": [{"name": "o", "provider": "openai", "files": {"poll_interval_ms": 500}}]}"#)
+                == "inline: models[0].files: upload settings apply to providers 'gemini' (Files API) and 'twelvelabs' (assets) only")
+        #expect(
+            message(#"{"models": [{"name": "p", "provider": "twelvelabs", "files": {"max_processing_ms": 0}}]}"#)
+                == "inline: models[0].files.max_processing_ms: must be positive, got 0")
+    }
+
+    @Test func uploadPollingReachesGeminiAndTwelveLabs() throws {
+        let registry = try load(#"""
+            {"models": [
+              {"name": "g", "provider": "gemini", "files": {"poll_interval_ms": 500, "max_processing_ms": 60000}},
+              {"name": "p", "provider": "twelvelabs", "files": {"poll_interval_ms": 750, "max_processing_ms": 90000}}
+            ]}
+            """#)
+        let gemini = try #require(registry["g"]?.provider as? GeminiProvider)
+        #expect(gemini.uploader.options.pollInterval == .milliseconds(500))
+        #expect(gemini.uploader.options.maxProcessingWait == .milliseconds(60_000))
+        let pegasus = try #require(registry["p"]?.provider as? TwelveLabsProvider)
+        #expect(pegasus.uploader.options.pollInterval == .milliseconds(750))
+        #expect(pegasus.uploader.options.maxProcessingWait == .milliseconds(90_000))
+        #expect(pegasus.uploader.options.maxUploadBytes == TwelveLabsAssetOptions.defaultMaxUploadBytes)
     }
 
     @Test func builtInRegistryUsesRealProvidersOnlyWhereKeysAreSet() throws {

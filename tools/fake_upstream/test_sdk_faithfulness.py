@@ -5,10 +5,11 @@ Starts `server.py --port 0` as a subprocess, then:
 
 * points each provider's official Python SDK at it -- `openai` (Chat Completions streaming with
   include_usage), `google-genai` (generate_content_stream, Files API upload + polling) and
-  `twelvelabs` (analyze_stream, indexes.videos.retrieve) -- and checks that the SDK reads exactly
-  the text the fake meant to send, also under every write pattern (random splits at many seeds,
-  splits inside UTF-8 sequences, one byte per write, coalesced events, filler lines), and that
-  the SDK surfaces 429s, 5xx, bad keys, in-stream errors, cuts and stalls as errors;
+  `twelvelabs` (analyze_stream, indexes.videos.retrieve, assets.create/retrieve) -- and
+  checks that the SDK reads exactly the text the fake meant to send, also under every write
+  pattern (random splits at many seeds, splits inside UTF-8 sequences, one byte per write,
+  coalesced events, filler lines), and that the SDK surfaces 429s, 5xx, bad keys, in-stream
+  errors, cuts and stalls as errors;
 * checks the raw wire bytes against the checklist in shared/reference/providers.md section 5
   (framing, field order, chunked transfer, terminators), and that each misbehaviour really
   happens on the wire (for example that split=utf8 ends HTTP chunks inside characters).
@@ -32,6 +33,7 @@ sys.path.insert(0, HERE)
 from faithfulness import harness  # noqa: E402
 from faithfulness.gemini_sdk_tests import GeminiSDKCases  # noqa: E402
 from faithfulness.openai_sdk_tests import OpenAISDKCases  # noqa: E402
+from faithfulness.twelvelabs_asset_tests import TwelveLabsAssetCases  # noqa: E402
 from faithfulness.twelvelabs_sdk_tests import TwelveLabsSDKCases  # noqa: E402
 from faithfulness.wire_behavior_tests import WireBehaviorCases  # noqa: E402
 from faithfulness.wire_shape_tests import WireShapeCases  # noqa: E402
@@ -58,6 +60,10 @@ class GeminiSDKTests(GeminiSDKCases, unittest.TestCase):
 
 class TwelveLabsSDKTests(TwelveLabsSDKCases, unittest.TestCase):
     pass
+
+
+class TwelveLabsAssetTests(TwelveLabsAssetCases, unittest.TestCase):
+    """Direct uploads (assets): the SDK's assets.create/retrieve, and a raw multipart upload."""
 
 
 def versions():

@@ -7,6 +7,7 @@ struct RunningTransfer {
     let easy: UnsafeMutableRawPointer
     var headers: UnsafeMutablePointer<curl_slist>?
     var file: UnsafeMutablePointer<FILE>?
+    var mime: OpaquePointer?
 }
 
 extension CurlMultiLoop {
@@ -33,7 +34,30 @@ extension CurlMultiLoop {
             entry.headers = curl_slist_append(entry.headers, "\(header.name): \(header.value)")
         }
         if let headers = entry.headers { CChorusCurl_setopt_slist(handle, CURLOPT_HTTPHEADER, headers) }
-        if let path = request.bodyFile {
+        if let parts = request.multipart {
+            guard let mime = curl_mime_init(handle) else { return CURLE_OUT_OF_MEMORY }
+            entry.mime = mime
+            for part in parts {
+                guard let added = curl_mime_addpart(mime) else { return CURLE_OUT_OF_MEMORY }
+                let result: CURLcode
+                switch part {
+                case .field(let name, let value):
+                    let named = curl_mime_name(added, name)
+                    result = named != CURLE_OK ? named : curl_mime_data(added, value, CChorusCurl_zero_terminated())
+                case .file(let name, let path, let filename, let contentType):
+                    // curl opens the file when it sends the part and reads it as it goes; a
+                    // missing file fails the transfer with CURLE_READ_ERROR.
+                    var code = curl_mime_name(added, name)
+                    if code == CURLE_OK { code = curl_mime_filedata(added, path) }
+                    if code == CURLE_OK { code = curl_mime_filename(added, filename) }
+                    if code == CURLE_OK { code = curl_mime_type(added, contentType) }
+                    result = code
+                }
+                guard result == CURLE_OK else { return result }
+            }
+            let posted = CChorusCurl_setopt_mime(handle, mime)
+            guard posted == CURLE_OK else { return posted }
+        } else if let path = request.bodyFile {
             // Read by curl's default read callback (fread on READDATA) while it sends.
             var status = stat()
             guard let opened = fopen(path, "rb") else { return CURLE_READ_ERROR }

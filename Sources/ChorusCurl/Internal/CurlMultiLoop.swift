@@ -291,6 +291,8 @@ final class CurlMultiLoop: @unchecked Sendable {
     private func release(_ entry: RunningTransfer) {
         curl_easy_reset(entry.easy)
         curl_slist_free_all(entry.headers)
+        // After the reset: the handle no longer points at the mime structure.
+        if let mime = entry.mime { curl_mime_free(mime) }
         if let file = entry.file { fclose(file) }
         if spareHandles.count < CurlMultiLoop.maxSpareHandles {
             spareHandles.append(entry.easy)

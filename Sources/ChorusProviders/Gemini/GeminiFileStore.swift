@@ -1,164 +1,30 @@
-import ChorusCore
 import Foundation
-import Synchronization
 
-/// Remembers which videos this provider has uploaded to the Gemini Files API, by content hash.
-///
-/// One upload serves every call that asks for the same video while the file lives (Google keeps
-/// it 48 h). Calls that arrive while an upload is running wait for that upload instead of starting
-/// their own. A waiter whose task is cancelled leaves at once; when the last waiter leaves, the
-/// upload itself is cancelled, so an abandoned question never keeps an upload going.
+/// The Gemini files this provider uploaded, by the video's content hash (see ``UploadCache``):
+/// a file is reused until 15 minutes before Google deletes it (48 h after the upload when the
+/// answer does not say).
 ///
 /// ```swift
 /// let store = GeminiFileStore()
 /// let file = try await store.file(for: video.sha256) { try await uploader.upload(video, displayName: name) }
 /// ```
-final class GeminiFileStore: Sendable {
-    /// A file is used only while at least this much of its lifetime is left, so that it cannot
-    /// expire between the check and the end of a long answer.
-    static let expiryMargin: TimeInterval = 15 * 60
+typealias GeminiFileStore = UploadCache<GeminiFile>
 
-    private struct Flight {
-        var id: Int
-        var task: Task<Void, Never>?
-        var waiters: [Int: CheckedContinuation<GeminiFile, any Error>] = [:]
-    }
-
-    private enum Entry {
-        case ready(GeminiFile, expires: Date)
-        case uploading(Flight)
-    }
-
-    private struct State {
-        var entries: [String: Entry] = [:]
-        var nextID = 0
-    }
-
-    private let state = Mutex(State())
-    private let now: @Sendable () -> Date
-
+extension UploadCache where Value == GeminiFile {
     /// - Parameter now: the wall clock (tests move it to expire files).
-    init(now: @escaping @Sendable () -> Date = { Date() }) {
-        self.now = now
+    convenience init(now: @escaping @Sendable () -> Date = { Date() }) {
+        // An upload's own clock: a file without expirationTime gets the documented 48 h from now.
+        self.init(now: now, expiry: { file in file.expirationTime ?? now().addingTimeInterval(GeminiFile.defaultLifetime) })
     }
 
     /// The cached file for `key`, or the result of the upload in flight for it, or of `upload`.
-    func file(
-        for key: String, upload: @escaping @Sendable () async throws -> GeminiFile
-    ) async throws -> GeminiFile {
-        try Task.checkCancellation()
-        let waiterID = state.withLock { state in
-            state.nextID += 1
-            return state.nextID
-        }
-        return try await withTaskCancellationHandler {
-            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<GeminiFile, any Error>) in
-                enum Action { case resume(GeminiFile), cancelled, wait, start(flightID: Int) }
-                let action: Action = state.withLock { state in
-                    // The cancellation handler may already have run and found nothing to resume.
-                    if Task.isCancelled { return .cancelled }
-                    switch state.entries[key] {
-                    case .ready(let file, let expires) where expires.timeIntervalSince(now()) > Self.expiryMargin:
-                        return .resume(file)
-                    case .uploading(var flight):
-                        flight.waiters[waiterID] = continuation
-                        state.entries[key] = .uploading(flight)
-                        return .wait
-                    default:
-                        state.nextID += 1
-                        state.entries[key] = .uploading(Flight(id: state.nextID, waiters: [waiterID: continuation]))
-                        return .start(flightID: state.nextID)
-                    }
-                }
-                switch action {
-                case .resume(let file): continuation.resume(returning: file)
-                case .cancelled: continuation.resume(throwing: CancellationError())
-                case .wait: break
-                case .start(let flightID): start(flightID, key: key, upload: upload)
-                }
-            }
-        } onCancel: {
-            leave(waiterID, key: key)
-        }
+    func file(for key: String, upload: @escaping @Sendable () async throws -> GeminiFile) async throws -> GeminiFile {
+        try await value(for: key, upload: upload)
     }
 
-    /// Forgets `file` (expired, or refused by `generateContent`) so that the next call uploads again.
-    /// A newer upload of the same video that replaced it meanwhile is kept.
+    /// Forgets `uri` (expired, or refused by `generateContent`) so that the next call uploads
+    /// again; a newer upload of the same video that replaced it meanwhile is kept.
     func invalidate(key: String, uri: String) {
-        state.withLock { state in
-            if case .ready(let file, _) = state.entries[key], file.uri == uri {
-                state.entries[key] = nil
-            }
-        }
-    }
-
-    /// Number of uploads in flight (for tests).
-    var uploadsInFlight: Int {
-        state.withLock { state in
-            state.entries.values.count { if case .uploading = $0 { true } else { false } }
-        }
-    }
-
-    /// Calls waiting for the upload of `key` (for tests).
-    func waiterCount(for key: String) -> Int {
-        state.withLock { state in
-            if case .uploading(let flight) = state.entries[key] { return flight.waiters.count }
-            return 0
-        }
-    }
-
-    // MARK: - Internals
-
-    private func start(_ flightID: Int, key: String, upload: @escaping @Sendable () async throws -> GeminiFile) {
-        // Unstructured: the upload belongs to every waiter, not to the call that happened to start it.
-        let task = Task {
-            let result: Result<GeminiFile, any Error>
-            do {
-                result = .success(try await upload())
-            } catch {
-                result = .failure(error)
-            }
-            self.finish(flightID, key: key, result: result)
-        }
-        let abandoned = state.withLock { state -> Bool in
-            guard case .uploading(var flight) = state.entries[key], flight.id == flightID else { return true }
-            flight.task = task
-            state.entries[key] = .uploading(flight)
-            return false
-        }
-        if abandoned { task.cancel() }
-    }
-
-    private func finish(_ flightID: Int, key: String, result: Result<GeminiFile, any Error>) {
-        let waiters = state.withLock { state -> [CheckedContinuation<GeminiFile, any Error>] in
-            var waiters: [CheckedContinuation<GeminiFile, any Error>] = []
-            if case .uploading(let flight) = state.entries[key], flight.id == flightID {
-                waiters = Array(flight.waiters.values)
-                state.entries[key] = nil
-            }
-            // Keep a good upload even when everybody who wanted it has left: the next call uses it.
-            if case .success(let file) = result, state.entries[key] == nil {
-                let expires = file.expirationTime ?? now().addingTimeInterval(GeminiFile.defaultLifetime)
-                state.entries[key] = .ready(file, expires: expires)
-            }
-            return waiters
-        }
-        for waiter in waiters { waiter.resume(with: result) }
-    }
-
-    private func leave(_ waiterID: Int, key: String) {
-        let (waiter, task) = state.withLock { state -> (CheckedContinuation<GeminiFile, any Error>?, Task<Void, Never>?) in
-            guard case .uploading(var flight) = state.entries[key],
-                let waiter = flight.waiters.removeValue(forKey: waiterID)
-            else { return (nil, nil) }
-            if flight.waiters.isEmpty {
-                state.entries[key] = nil
-                return (waiter, flight.task)
-            }
-            state.entries[key] = .uploading(flight)
-            return (waiter, nil)
-        }
-        waiter?.resume(throwing: CancellationError())
-        task?.cancel()
+        invalidate(key: key) { $0.uri == uri }
     }
 }

@@ -77,7 +77,7 @@ struct GeminiFileUploader: Sendable {
     private func sendResuming(_ video: LocalVideo, displayName: String, key: APIKey) async throws -> GeminiFile {
         // Set once a session exists: a later attempt means the previous one failed after `start`.
         var session: String?
-        return try await retrying("upload") {
+        return try await settings.retrying("gemini file upload", logger: logger) {
             var offset = 0
             if let current = session {
                 if let received = await received(by: current, key: key), (0...video.sizeBytes).contains(received) {
@@ -133,7 +133,7 @@ struct GeminiFileUploader: Sendable {
         ])
         let response = try await settings.http.execute(HTTPRequestSpec(
             method: "POST", url: session, headers: headers, bodyFile: video.path, bodyFileOffset: offset,
-            connectTimeout: settings.connectTimeout, totalTimeout: Self.transferTimeout(bytes: video.sizeBytes - offset)))
+            connectTimeout: settings.connectTimeout, totalTimeout: UpstreamSettings.transferTimeout(bytes: video.sizeBytes - offset)))
         let answer = try await response.collectBody(limit: 1 << 20)
         guard (200..<300).contains(response.head.status) else {
             throw UpstreamErrors.http(settings, status: response.head.status, head: response.head, body: answer)
@@ -166,7 +166,7 @@ struct GeminiFileUploader: Sendable {
                 try await Task.sleep(for: min(options.pollInterval, remaining))
                 polls += 1
                 let previous = file
-                file = try await retrying("poll") { try await poll(previous, key: key) }
+                file = try await settings.retrying("gemini file poll", logger: logger) { try await poll(previous, key: key) }
             }
         }
     }
@@ -187,34 +187,9 @@ struct GeminiFileUploader: Sendable {
 
     // MARK: - Helpers
 
-    /// Runs `step`, retrying retryable failures per the model's retry policy.
-    private func retrying<T: Sendable>(_ step: String, _ body: () async throws -> T) async throws -> T {
-        var attempt = 1
-        while true {
-            do {
-                return try await body()
-            } catch {
-                if error is CancellationError || Task.isCancelled { throw error }
-                let failure = ChorusError(from: error)
-                guard let wait = settings.retry.delay(afterAttempt: attempt, error: failure) else { throw failure }
-                logger.debug("gemini file \(step) failed; retrying", metadata: ["error": "\(failure)", "attempt": "\(attempt)"])
-                try await Task.sleep(for: wait)
-                attempt += 1
-            }
-        }
-    }
-
-    /// Generous: a minute plus a second per 256 KiB (about 2 Mbit/s).
-    static func transferTimeout(bytes: Int) -> Duration {
-        .seconds(60 + bytes / (256 << 10))
-    }
-
     static func tooLarge(_ name: String, size: Int, limit: Int) -> ChorusError {
-        ChorusError(.invalidArgument, "the video '\(name)' is \(mebibytes(size)); the Gemini adapter uploads videos of at most \(mebibytes(limit))")
-    }
-
-    private static func mebibytes(_ bytes: Int) -> String {
-        let value = Double(bytes) / Double(1 << 20)
-        return value >= 10 ? "\(Int(value.rounded())) MiB" : String(format: "%.1f MiB", value)
+        ChorusError(
+            .invalidArgument,
+            "the video '\(name)' is \(UpstreamSettings.mebibytes(size)); the Gemini adapter uploads videos of at most \(UpstreamSettings.mebibytes(limit))")
     }
 }

@@ -59,7 +59,8 @@ extension RegistryConfiguration {
         }
     }
 
-    /// Gemini Files API polling: `{"poll_interval_ms": 2000, "max_processing_ms": 300000}`.
+    /// Polling of uploaded videos until the provider has processed them (Gemini's Files API,
+    /// TwelveLabs assets): `{"poll_interval_ms": 2000, "max_processing_ms": 300000}`.
     public struct Files: Codable, Sendable, Hashable {
         public var pollIntervalMs: Int?
         public var maxProcessingMs: Int?

@@ -47,8 +47,8 @@ extension RegistryLoader {
         if model.video != nil, kind != .openAI, kind != .openAICompatible {
             throw fail("\(field).video", "frame sampling applies to providers 'openai' and 'openai-compatible' only")
         }
-        if model.files != nil, kind != .gemini {
-            throw fail("\(field).files", "Files API settings apply to provider 'gemini' only")
+        if model.files != nil, kind != .gemini, kind != .twelveLabs {
+            throw fail("\(field).files", "upload settings apply to providers 'gemini' (Files API) and 'twelvelabs' (assets) only")
         }
 
         guard let base = baseURL(model.baseURL, kind, context) else {
@@ -94,7 +94,11 @@ extension RegistryLoader {
                 settings: settings, video: video, files: try fileOptions(model.files, field: "\(field).files", fail: fail),
                 logger: context.logger)
         case .twelveLabs:
-            provider = TwelveLabsProvider(settings: settings, video: video, logger: context.logger)
+            let files = try fileOptions(model.files, field: "\(field).files", fail: fail)
+            provider = TwelveLabsProvider(
+                settings: settings, video: video,
+                assets: TwelveLabsAssetOptions(pollInterval: files.pollInterval, maxProcessingWait: files.maxProcessingWait),
+                logger: context.logger)
         }
 
         var available = model.available ?? true

@@ -10,6 +10,7 @@ extension TwelveLabsProvider {
         switch video {
         case .indexed(let videoID): "TwelveLabs has no video '\(videoID)' (check video_id, and that its index has Pegasus enabled)"
         case .inline(_, let name): "TwelveLabs answered 404 for the analysis of the local video '\(name)' (check the base URL)"
+        case .asset(let id, let name, _): "TwelveLabs has no asset '\(id)' (the upload of the local video '\(name)')"
         }
     }
 

@@ -8,8 +8,11 @@ public import Logging
 /// written out as soon as its line is complete.
 ///
 /// Pegasus analyses a video indexed at TwelveLabs (`video.videoID`), or a local video under the
-/// server's media root (`video.videoPath`), sent inline as `video: {"type": "base64_string"}` when
-/// it fits TwelveLabs' 30 MB base64 limit (``defaultMaxInlineVideoBytes`` of file). A request that
+/// server's media root (`video.videoPath`): sent inline as `video: {"type": "base64_string"}` when
+/// it fits TwelveLabs' 30 MB base64 limit (``defaultMaxInlineVideoBytes`` of file), otherwise
+/// uploaded once as a TwelveLabs asset (up to 200 MB, see ``TwelveLabsAssetOptions``) and named as
+/// `video: {"type": "asset_id"}`; the asset is reused for every later question about the same
+/// content (by SHA-256), and uploaded again once if TwelveLabs no longer knows it. A request that
 /// names no usable video fails with `FAILED_PRECONDITION` (or `INVALID_ARGUMENT` for a bad or too
 /// large `video_path`) before any HTTP request. Failures map as in ``UpstreamErrors``, with a
 /// 404 naming the video and a 429 delay read from TwelveLabs' message or `X-Ratelimit-Reset`
@@ -30,18 +33,28 @@ public struct TwelveLabsProvider: ModelProvider {
     let video: VideoInputs?
     let maxInlineVideoBytes: Int
     let logger: Logger
+    let uploader: TwelveLabsAssetUploader
+    /// Shared by every copy of this provider: one upload per video per configured model.
+    let assets: UploadCache<TwelveLabsAsset>
 
     /// TwelveLabs takes at most 30 MB of base64 (providers.md §3.2): 22.5 MB of file.
     public static let defaultMaxInlineVideoBytes = 22_500_000
 
     /// - Parameters:
     ///   - video: where local videos (`video_path`) come from; nil refuses them.
-    ///   - maxInlineVideoBytes: largest local video sent inline (base64).
-    public init(settings: UpstreamSettings, video: VideoInputs? = nil, maxInlineVideoBytes: Int = TwelveLabsProvider.defaultMaxInlineVideoBytes, logger: Logger) {
+    ///   - maxInlineVideoBytes: largest local video sent inline (base64); larger ones are uploaded
+    ///     as assets.
+    ///   - assets: how larger local videos are uploaded and waited for.
+    public init(
+        settings: UpstreamSettings, video: VideoInputs? = nil, maxInlineVideoBytes: Int = TwelveLabsProvider.defaultMaxInlineVideoBytes,
+        assets: TwelveLabsAssetOptions = TwelveLabsAssetOptions(), logger: Logger
+    ) {
         self.settings = settings
         self.video = video
         self.maxInlineVideoBytes = maxInlineVideoBytes
         self.logger = logger
+        self.uploader = TwelveLabsAssetUploader(settings: settings, options: assets, logger: logger)
+        self.assets = UploadCache()
     }
 
     /// What `/analyze` is asked about.
@@ -50,11 +63,14 @@ public struct TwelveLabsProvider: ModelProvider {
         case indexed(videoID: String)
         /// A local video's bytes, base64, and the name to report it by.
         case inline(base64: String, name: String)
+        /// A local video uploaded as a TwelveLabs asset; `key` is its content hash in ``assets``.
+        case asset(id: String, name: String, key: String)
 
         var label: String {
             switch self {
             case .indexed(let videoID): videoID
             case .inline(_, let name): name
+            case .asset(let id, let name, _): "\(name) (asset \(id))"
             }
         }
     }
@@ -71,8 +87,25 @@ public struct TwelveLabsProvider: ModelProvider {
         if let videoID {
             input = .indexed(videoID: videoID)
         } else {
-            input = try await inlineVideo(for: prompt)
+            input = try await localVideo(for: prompt)
         }
+        do {
+            return try await analyze(prompt, input: input, key: key, output: output)
+        } catch let error as ChorusError where error.code == .notFound {
+            // TwelveLabs may delete an asset it once had; one fresh upload is worth it, a second
+            // refusal is reported as is. (A 404 is an HTTP status: no text was written yet.)
+            guard case .asset(let id, let name, let hash) = input, let source = try await video?.source(for: prompt.video, model: prompt.model)
+            else { throw error }
+            logger.info("twelvelabs no longer knows the uploaded video; uploading it again", metadata: [
+                "asset": "\(id)", "error": "\(error)", "request.id": "\(prompt.requestID)",
+            ])
+            assets.invalidate(key: hash) { $0.id == id }
+            let fresh = try await uploadedAsset(source, name: name)
+            return try await analyze(prompt, input: fresh, key: key, output: output)
+        }
+    }
+
+    private func analyze(_ prompt: ModelPrompt, input: VideoInput, key: APIKey, output: ModelOutputWriter) async throws -> ModelCompletion {
         let body = try requestBody(prompt, input: input)
         var logger = self.logger
         logger[metadataKey: "request.id"] = "\(prompt.requestID)"
@@ -105,20 +138,37 @@ public struct TwelveLabsProvider: ModelProvider {
         throw ChorusError(.failedPrecondition, "\(need); this request named no video")
     }
 
-    /// The local video under the media root, read and base64-encoded, if it fits inline.
-    private func inlineVideo(for prompt: ModelPrompt) async throws -> VideoInput {
+    /// The local video under the media root: read and base64-encoded if it fits inline, else
+    /// uploaded as an asset (or the asset of an earlier upload of the same content).
+    private func localVideo(for prompt: ModelPrompt) async throws -> VideoInput {
         guard let video, let source = try await video.source(for: prompt.video, model: prompt.model) else {
             throw ChorusError(.failedPrecondition, "\(prompt.model) needs a video: this request named none")
         }
         let size = try await video.library.sizeBytes(of: source)
-        guard size <= maxInlineVideoBytes else {
+        if size <= maxInlineVideoBytes {
+            let bytes = try await video.library.contents(of: source)
+            return .inline(base64: Data(bytes).base64EncodedString(), name: source.displayName)
+        }
+        let limit = uploader.options.maxUploadBytes
+        guard size <= limit else {
             throw ChorusError(
                 .invalidArgument,
-                "the video '\(source.displayName)' is \(size) bytes; \(prompt.model) takes local videos of at most "
-                    + "\(maxInlineVideoBytes) bytes inline (TwelveLabs' 30 MB base64 limit): index it at TwelveLabs and pass its video_id")
+                "the video '\(source.displayName)' is \(UpstreamSettings.mebibytes(size)); \(prompt.model) uploads local videos of "
+                    + "at most \(UpstreamSettings.mebibytes(limit)) (TwelveLabs' limit for local files): index it at TwelveLabs "
+                    + "and pass its video_id")
         }
-        let bytes = try await video.library.contents(of: source)
-        return .inline(base64: Data(bytes).base64EncodedString(), name: source.displayName)
+        return try await uploadedAsset(source, name: source.displayName)
+    }
+
+    /// The `ready` asset of `source`: cached, joined while an upload is in flight, or uploaded now.
+    private func uploadedAsset(_ source: VideoSource, name: String) async throws -> VideoInput {
+        guard let video else { throw ChorusError(.failedPrecondition, "this server has no video access configured") }
+        let local = try await video.library.localFile(of: source)
+        let uploader = self.uploader
+        let asset = try await assets.value(for: local.sha256) {
+            try await uploader.upload(local, displayName: name)
+        }
+        return .asset(id: asset.id, name: name, key: local.sha256)
     }
 
     /// The `/analyze` body (providers.md §3.2).
@@ -128,7 +178,8 @@ public struct TwelveLabsProvider: ModelProvider {
             temperature: prompt.temperature, maxTokens: prompt.maxOutputTokens)
         switch input {
         case .indexed(let videoID): body.videoID = videoID
-        case .inline(let base64, _): body.video = InlineVideo(base64String: base64)
+        case .inline(let base64, _): body.video = VideoContext(type: "base64_string", base64String: base64)
+        case .asset(let id, _, _): body.video = VideoContext(type: "asset_id", assetID: id)
         }
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.withoutEscapingSlashes, .sortedKeys]
@@ -143,7 +194,7 @@ public struct TwelveLabsProvider: ModelProvider {
     /// Pegasus 1.2 input; `stream` is always explicit because the v1.2 docs disagree on its default.
     struct AnalyzeBody: Encodable {
         var videoID: String?
-        var video: InlineVideo?
+        var video: VideoContext?
         var prompt: String
         var modelName: String
         var temperature: Double?
@@ -161,15 +212,17 @@ public struct TwelveLabsProvider: ModelProvider {
         }
     }
 
-    /// `video: {"type": "base64_string", "base64_string": …}`: one of the inline video forms (the
-    /// others are `url` and `asset_id`); exclusive with `video_id`.
-    struct InlineVideo: Encodable {
-        var type = "base64_string"
-        var base64String: String
+    /// `video: {"type": "base64_string", "base64_string": …}` or `{"type": "asset_id", "asset_id": …}`
+    /// (the third form, `url`, is not used); exclusive with `video_id`.
+    struct VideoContext: Encodable {
+        var type: String
+        var base64String: String?
+        var assetID: String?
 
         enum CodingKeys: String, CodingKey {
             case type
             case base64String = "base64_string"
+            case assetID = "asset_id"
         }
     }
 }

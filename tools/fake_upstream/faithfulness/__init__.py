@@ -9,6 +9,8 @@
   openai_sdk_tests.py      the `openai` SDK against the fake
   gemini_sdk_tests.py      the `google-genai` SDK, Files API included
   twelvelabs_sdk_tests.py  the `twelvelabs` SDK, video retrieval included
+  twelvelabs_asset_tests.py  TwelveLabs direct uploads (assets): the SDK's assets.create /
+                           retrieve, analyze with an asset id, a raw multipart upload's record
 
 The modules hold mixins (`...Cases`); test_sdk_faithfulness.py turns them into the TestCase
 classes, so that the test names and the one server per run stay as they were.

@@ -71,6 +71,15 @@ TwelveLabs video retrieval
                     server when --media-dir has it, else /media/{video_id}.m3u8)
   hls_status=S      hls.status (default COMPLETE); hls=none omits the hls object
 
+TwelveLabs assets (given on POST /v1.3/assets: header, or a marker in the `filename` or
+`user_metadata` field, the file part's filename or the uploaded bytes)
+  asset_polls=N     GET /v1.3/assets/{id} answers `processing` N times (default 1), then
+                    `ready`; 0 = ready at once (the create answer still says processing).
+                    analyze refuses the asset (400) until a GET has answered `ready`
+  asset_fail        the final status is `failed`, with `error.message`
+  asset_max_bytes=N test knob: the size limit for this upload (default 200000000, images
+                    32000000); a larger file gets 400 parameter_invalid
+
 Scopes
   openai.K=V, gemini.K=V, twelvelabs.K=V (alias pegasus.K=V): apply K=V to that provider only,
   winning over an unscoped K. One Chorus query reaches every model, so a marker in it can make
@@ -80,8 +89,10 @@ Where else markers are read
   Gemini uploads: `[fake:...]` anywhere in the uploaded bytes (for example a video made with
   `ffmpeg ... -metadata comment='[fake:file_state=FAILED]'`), besides the start request's
   header and display_name (those win).
-  TwelveLabs video retrieval: `[fake:...]` inside the index or video id path segment
-  (percent-encoded); it is removed from the id before use.
+  TwelveLabs asset uploads (multipart, no JSON body): the text form fields (`filename`,
+  `user_metadata`, ...), the file part's filename, and the uploaded bytes (those lose).
+  TwelveLabs video and asset retrieval: `[fake:...]` inside the index, video or asset id path
+  segment (percent-encoded); it is removed from the id before use.
 
 Bookkeeping
   tag=T             stored with the request record (GET /_fake/requests?tag=T)
@@ -89,7 +100,7 @@ Bookkeeping
 """
 
 CONTENT_KEYS = {"text", "piece", "seed", "thought", "finish", "tag", "key", "polls",
-                "file_state", "hls_url", "hls_status", "hls"}
+                "file_state", "hls_url", "hls_status", "hls", "asset_polls", "asset_fail"}
 
 MARKER_RE = re.compile(r"\[fake:([^\]]*)\]")
 BYTES_MARKER_RE = re.compile(rb"\[fake:([^\]\x00-\x1f]{0,256})\]")

@@ -6,7 +6,7 @@ import os
 import re
 import urllib.parse
 
-from .state import FILES, MEDIA_DIR, REQUESTS, STATE_LOCK, TIMES_COUNTERS, UPLOADS
+from .state import ASSETS, FILES, MEDIA_DIR, REQUESTS, STATE_LOCK, TIMES_COUNTERS, UPLOADS
 
 
 class MediaAndControl:
@@ -59,5 +59,6 @@ class MediaAndControl:
                 TIMES_COUNTERS.clear()
                 FILES.clear()
                 UPLOADS.clear()
+                ASSETS.clear()
             return self.send_bytes(200, b'{"ok":true}')
         self.send_bytes(404, b'{"error":"unknown control path"}')

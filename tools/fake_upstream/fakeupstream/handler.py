@@ -20,11 +20,12 @@ from .openai_api import OpenAIChat
 from .state import LOG_REQUESTS, MAX_RECORDS, REQUEST_SEQ, REQUESTS, STATE_LOCK
 from .texts import GATEWAY_HTML
 from .twelvelabs_api import TwelveLabsAPI
+from .twelvelabs_assets import TwelveLabsAssets
 from .writes import ClientGone, StreamWriter
 
 
-class Handler(OpenAIChat, GeminiAPI, GeminiFiles, TwelveLabsAPI, MediaAndControl, StreamWriter,
-              BaseHTTPRequestHandler):
+class Handler(OpenAIChat, GeminiAPI, GeminiFiles, TwelveLabsAPI, TwelveLabsAssets, MediaAndControl,
+              StreamWriter, BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "fake-upstream"
     sys_version = ""
@@ -173,6 +174,11 @@ class Handler(OpenAIChat, GeminiAPI, GeminiFiles, TwelveLabsAPI, MediaAndControl
             if m and self.command == "GET":
                 return self.twelvelabs_video(urllib.parse.unquote(m.group(1)),
                                              urllib.parse.unquote(m.group(2)))
+            if path == "/v1.3/assets" and self.command == "POST":
+                return self.twelvelabs_asset_create(raw)
+            m = re.fullmatch(r"/v1\.3/assets/([^/]+)", path)
+            if m and self.command == "GET":
+                return self.twelvelabs_asset(urllib.parse.unquote(m.group(1)))
             self.send_bytes(404, tl_json({"error": "not found", "path": path}).encode())
         except (ClientGone, BrokenPipeError, ConnectionResetError):
             # Recorded so that tests can see that a cancelled client really hung up.

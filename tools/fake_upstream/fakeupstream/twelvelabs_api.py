@@ -1,5 +1,6 @@
 """TwelveLabs: POST /v1.3/analyze (NDJSON events) and GET /v1.3/indexes/{index}/videos/{video}
-(video retrieval with hls.video_url), with their error bodies."""
+(video retrieval with hls.video_url), with their error bodies. The asset (direct upload)
+endpoints are in twelvelabs_assets.py."""
 
 import base64
 import binascii
@@ -113,6 +114,10 @@ class TwelveLabsAPI:
         if isinstance(ident, str) and ident.startswith("missing"):
             return self.send_bytes(404, twelvelabs_error_body(
                 "resource_not_exist", f"Resource with id {ident} does not exist in videos."))
+        if video is not None and video["type"] == "asset_id":
+            refusal = self.twelvelabs_asset_refusal(video["asset_id"])   # twelvelabs_assets.py
+            if refusal:
+                return self.send_bytes(400, twelvelabs_error_body("parameter_invalid", refusal))
         text = b.get("text", DEFAULT_TEXT["pegasus"])
         pieces = split_text(text, b.int("piece"))
         gen_id = "%s-%s-%s-%s-%s" % tuple(rand_id(rng, n, "0123456789abcdef")

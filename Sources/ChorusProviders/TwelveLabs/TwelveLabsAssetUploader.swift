@@ -1,0 +1,111 @@
+import ChorusCore
+import ChorusCurl
+import ChorusMedia
+import Foundation
+import Logging
+
+/// Uploads a local video to TwelveLabs as an asset and waits until it is `ready`.
+///
+/// `POST {base}/assets` as `multipart/form-data` (`method=direct`, `file`, `filename`; curl
+/// streams the file from disk), then `GET {base}/assets/{id}` until the status is `ready`. Each
+/// step is retried per the model's ``RetryPolicy`` when it fails in a retryable way (429, 5xx,
+/// connection errors); a `failed` asset is reported with TwelveLabs' reason.
+///
+/// ```swift
+/// let uploader = TwelveLabsAssetUploader(settings: settings, options: TwelveLabsAssetOptions(), logger: logger)
+/// let asset = try await uploader.upload(video, displayName: "match.mp4")   // ready
+/// ```
+struct TwelveLabsAssetUploader: Sendable {
+    let settings: UpstreamSettings
+    let options: TwelveLabsAssetOptions
+    let logger: Logger
+
+    /// Uploads `video` and returns the asset once it is `ready`.
+    func upload(_ video: LocalVideo, displayName: String) async throws -> TwelveLabsAsset {
+        let key = try settings.requireKey()
+        let started = ContinuousClock.now
+        let created = try await settings.retrying("twelvelabs asset upload", logger: logger) {
+            try await create(video, displayName: displayName, key: key)
+        }
+        logger.debug("twelvelabs asset uploaded", metadata: [
+            "asset": "\(created.id)", "bytes": "\(video.sizeBytes)", "status": "\(created.status)",
+            "elapsed": "\(ContinuousClock.now - started)",
+        ])
+        return try await waitUntilReady(created, displayName: displayName, key: key)
+    }
+
+    private func create(_ video: LocalVideo, displayName: String, key: APIKey) async throws -> TwelveLabsAsset {
+        let request = HTTPRequestSpec(
+            method: "POST", url: settings.url("/assets"),
+            headers: [
+                ("x-api-key", key.headerValue), ("Accept", "application/json"),
+                // The key authorises the upload; the 100-continue round trip only adds latency.
+                ("Expect", ""),
+            ],
+            multipart: [
+                .field(name: "method", value: "direct"),
+                .field(name: "filename", value: displayName),
+                .file(name: "file", path: video.path, filename: displayName, contentType: video.mimeType),
+            ],
+            connectTimeout: settings.connectTimeout, totalTimeout: UpstreamSettings.transferTimeout(bytes: video.sizeBytes))
+        return try await exchange(request, expecting: "an Asset object after the upload", video: displayName)
+    }
+
+    private func waitUntilReady(_ created: TwelveLabsAsset, displayName: String, key: APIKey) async throws -> TwelveLabsAsset {
+        let clock = ContinuousClock()
+        let deadline = clock.now + options.maxProcessingWait
+        var asset = created
+        var polls = 0
+        while true {
+            switch asset.status {
+            case "ready":
+                logger.debug("twelvelabs asset ready", metadata: ["asset": "\(asset.id)", "polls": "\(polls)"])
+                return asset
+            case "failed":
+                let reason = asset.errorMessage.map { ": \($0)" } ?? ""
+                throw ChorusError(
+                    .failedPrecondition, "TwelveLabs could not process the video '\(displayName)' (asset \(asset.id))\(reason)",
+                    retryable: false)
+            default:
+                let remaining = deadline - clock.now
+                guard remaining > .zero else {
+                    throw ChorusError(
+                        .deadlineExceeded,
+                        "TwelveLabs was still processing the video '\(displayName)' (asset \(asset.id)) after \(options.maxProcessingWait)")
+                }
+                try await Task.sleep(for: min(options.pollInterval, remaining))
+                polls += 1
+                let id = asset.id
+                asset = try await settings.retrying("twelvelabs asset poll", logger: logger) {
+                    try await exchange(
+                        HTTPRequestSpec(
+                            method: "GET", url: settings.url("/assets/\(TwelveLabsVideoLocator.pathSegment(id))"),
+                            headers: [("x-api-key", key.headerValue), ("Accept", "application/json")],
+                            connectTimeout: settings.connectTimeout, totalTimeout: .seconds(60)),
+                        expecting: "an Asset object from the asset retrieval", video: displayName)
+                }
+            }
+        }
+    }
+
+    /// Sends `request` and parses the Asset it answers; HTTP errors map as TwelveLabs' do.
+    private func exchange(_ request: HTTPRequestSpec, expecting: String, video: String) async throws -> TwelveLabsAsset {
+        do {
+            let response = try await settings.http.execute(request)
+            let answer = try await response.collectBody(limit: 1 << 20)
+            guard (200..<300).contains(response.head.status) else {
+                throw TwelveLabsErrors.http(
+                    settings, status: response.head.status, head: response.head, body: answer,
+                    missing: "TwelveLabs has no asset for the video '\(video)'")
+            }
+            guard let asset = TwelveLabsAsset(json: try? JSONSerialization.jsonObject(with: Data(answer))) else {
+                throw UpstreamErrors.malformed(settings, expecting, got: answer)
+            }
+            return asset
+        } catch let error as CurlError {
+            var failure = error.chorusError
+            failure.message = "TwelveLabs asset upload: " + failure.message
+            throw failure
+        }
+    }
+}
