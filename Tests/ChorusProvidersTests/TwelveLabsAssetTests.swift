@@ -72,6 +72,25 @@ struct TwelveLabsAssetTests {
         #expect(try await Self.analyzeRecords(fake).isEmpty)
     }
 
+    @Test("an asset still processing after the configured wait is DEADLINE_EXCEEDED, and no analysis is asked")
+    func processingTooLong() async throws {
+        let fake = try await FakeUpstream.start()
+        defer { fake.stop() }
+        let (directory, _) = try Local.mediaRoot(fileSize: 6_000, trailer: "[fake:asset_polls=100000]")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let provider = try Local.provider(
+            fake, mediaRoot: directory, maxInlineVideoBytes: 4_096,
+            assets: TwelveLabsAssetOptions(pollInterval: .milliseconds(20), maxProcessingWait: .milliseconds(150)))
+        let (_, result) = await TwelveLabsTesting.run(provider, query: "q", video: VideoReference(videoPath: "clip.mp4"))
+        let error = try #require(TwelveLabsTesting.error(result))
+        #expect(error.code == .deadlineExceeded)
+        #expect(error.message.contains("TwelveLabs was still processing the video 'clip.mp4'"))
+        let uploads = try await Self.records(fake, path: "/v1.3/assets", method: "POST")
+        let id = try #require(uploads.first?["asset_id"] as? String)
+        #expect(try await Self.records(fake, path: "/v1.3/assets/\(id)", method: "GET").count >= 3, "polled meanwhile")
+        #expect(try await Self.analyzeRecords(fake).isEmpty)
+    }
+
     @Test("a video over the upload limit is INVALID_ARGUMENT naming its size and the limit, and nothing is sent")
     func tooLargeToUpload() async throws {
         let fake = try await FakeUpstream.start()

@@ -146,29 +146,25 @@ struct GeminiFileUploader: Sendable {
     }
 
     private func waitUntilActive(_ uploaded: GeminiFile, displayName: String, key: APIKey) async throws -> GeminiFile {
-        let clock = ContinuousClock()
-        let deadline = clock.now + options.maxProcessingWait
-        var file = uploaded
-        var polls = 0
-        while true {
-            switch file.state {
-            case "ACTIVE":
-                logger.debug("gemini file active", metadata: ["file": "\(file.name)", "polls": "\(polls)"])
-                return file
-            case "FAILED":
-                let reason = file.errorMessage.map { ": \($0)" } ?? ""
-                throw ChorusError(.failedPrecondition, "Gemini could not process the video '\(displayName)' (\(file.name))\(reason)", retryable: false)
-            default:
-                let remaining = deadline - clock.now
-                guard remaining > .zero else {
-                    throw ChorusError(.deadlineExceeded, "Gemini was still processing the video '\(displayName)' (\(file.name)) after \(options.maxProcessingWait)")
+        let (file, polls) = try await settings.waitForProcessing(
+            uploaded, interval: options.pollInterval, maxWait: options.maxProcessingWait, step: "gemini file poll", logger: logger,
+            state: { file in
+                switch file.state {
+                case "ACTIVE": .ready
+                case "FAILED": .failed
+                default: .processing
                 }
-                try await Task.sleep(for: min(options.pollInterval, remaining))
-                polls += 1
-                let previous = file
-                file = try await settings.retrying("gemini file poll", logger: logger) { try await poll(previous, key: key) }
-            }
-        }
+            },
+            failed: { file in
+                let reason = file.errorMessage.map { ": \($0)" } ?? ""
+                return ChorusError(.failedPrecondition, "Gemini could not process the video '\(displayName)' (\(file.name))\(reason)", retryable: false)
+            },
+            timedOut: {
+                ChorusError(.deadlineExceeded, "Gemini was still processing the video '\(displayName)' (\(uploaded.name)) after \(options.maxProcessingWait)")
+            },
+            poll: { file in try await poll(file, key: key) })
+        logger.debug("gemini file active", metadata: ["file": "\(file.name)", "polls": "\(polls)"])
+        return file
     }
 
     private func poll(_ file: GeminiFile, key: APIKey) async throws -> GeminiFile {

@@ -52,40 +52,36 @@ struct TwelveLabsAssetUploader: Sendable {
     }
 
     private func waitUntilReady(_ created: TwelveLabsAsset, displayName: String, key: APIKey) async throws -> TwelveLabsAsset {
-        let clock = ContinuousClock()
-        let deadline = clock.now + options.maxProcessingWait
-        var asset = created
-        var polls = 0
-        while true {
-            switch asset.status {
-            case "ready":
-                logger.debug("twelvelabs asset ready", metadata: ["asset": "\(asset.id)", "polls": "\(polls)"])
-                return asset
-            case "failed":
+        let (asset, polls) = try await settings.waitForProcessing(
+            created, interval: options.pollInterval, maxWait: options.maxProcessingWait, step: "twelvelabs asset poll", logger: logger,
+            state: { asset in
+                switch asset.status {
+                case "ready": .ready
+                case "failed": .failed
+                default: .processing
+                }
+            },
+            failed: { asset in
                 let reason = asset.errorMessage.map { ": \($0)" } ?? ""
-                throw ChorusError(
+                return ChorusError(
                     .failedPrecondition, "TwelveLabs could not process the video '\(displayName)' (asset \(asset.id))\(reason)",
                     retryable: false)
-            default:
-                let remaining = deadline - clock.now
-                guard remaining > .zero else {
-                    throw ChorusError(
-                        .deadlineExceeded,
-                        "TwelveLabs was still processing the video '\(displayName)' (asset \(asset.id)) after \(options.maxProcessingWait)")
-                }
-                try await Task.sleep(for: min(options.pollInterval, remaining))
-                polls += 1
-                let id = asset.id
-                asset = try await settings.retrying("twelvelabs asset poll", logger: logger) {
-                    try await exchange(
-                        HTTPRequestSpec(
-                            method: "GET", url: settings.url("/assets/\(TwelveLabsVideoLocator.pathSegment(id))"),
-                            headers: [("x-api-key", key.headerValue), ("Accept", "application/json")],
-                            connectTimeout: settings.connectTimeout, totalTimeout: .seconds(60)),
-                        expecting: "an Asset object from the asset retrieval", video: displayName)
-                }
-            }
-        }
+            },
+            timedOut: {
+                ChorusError(
+                    .deadlineExceeded,
+                    "TwelveLabs was still processing the video '\(displayName)' (asset \(created.id)) after \(options.maxProcessingWait)")
+            },
+            poll: { asset in
+                try await exchange(
+                    HTTPRequestSpec(
+                        method: "GET", url: settings.url("/assets/\(TwelveLabsVideoLocator.pathSegment(asset.id))"),
+                        headers: [("x-api-key", key.headerValue), ("Accept", "application/json")],
+                        connectTimeout: settings.connectTimeout, totalTimeout: .seconds(60)),
+                    expecting: "an Asset object from the asset retrieval", video: displayName)
+            })
+        logger.debug("twelvelabs asset ready", metadata: ["asset": "\(asset.id)", "polls": "\(polls)"])
+        return asset
     }
 
     /// Sends `request` and parses the Asset it answers; HTTP errors map as TwelveLabs' do.

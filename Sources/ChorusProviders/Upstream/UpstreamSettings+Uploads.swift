@@ -24,6 +24,36 @@ extension UpstreamSettings {
         }
     }
 
+    /// Polls an uploaded file until the provider has processed it: `state` reads where an answer
+    /// stands, `poll` fetches the next one every `interval` (retried per the model's policy), for
+    /// at most `maxWait`. Returns the ready answer and the number of polls; throws `failed(answer)`
+    /// for a file the provider could not process and `timedOut()` after `maxWait`.
+    func waitForProcessing<T: Sendable>(
+        _ uploaded: T, interval: Duration, maxWait: Duration, step: String, logger: Logger,
+        state: (T) -> UploadProcessing, failed: (T) -> ChorusError, timedOut: () -> ChorusError,
+        poll: (T) async throws -> T
+    ) async throws -> (T, polls: Int) {
+        let clock = ContinuousClock()
+        let deadline = clock.now + maxWait
+        var answer = uploaded
+        var polls = 0
+        while true {
+            switch state(answer) {
+            case .ready:
+                return (answer, polls)
+            case .failed:
+                throw failed(answer)
+            case .processing:
+                let remaining = deadline - clock.now
+                guard remaining > .zero else { throw timedOut() }
+                try await Task.sleep(for: min(interval, remaining))
+                polls += 1
+                let previous = answer
+                answer = try await retrying(step, logger: logger) { try await poll(previous) }
+            }
+        }
+    }
+
     /// Time allowed to send `bytes` of a file: a minute plus a second per 256 KiB (about 2 Mbit/s).
     static func transferTimeout(bytes: Int) -> Duration {
         .seconds(60 + bytes / (256 << 10))
@@ -35,4 +65,9 @@ extension UpstreamSettings {
         let value = Double(bytes) / Double(1 << 20)
         return value >= 10 ? "\(Int(value.rounded())) MiB" : String(format: "%.1f MiB", value)
     }
+}
+
+/// Where an uploaded file stands at the provider (see ``UpstreamSettings/waitForProcessing``).
+enum UploadProcessing {
+    case processing, ready, failed
 }
