@@ -143,12 +143,12 @@ static inline int CChorusCurl_epoll_wait(int epfd, int *fds, int *flags, int cap
     return count;
 }
 
-/// A non-blocking, close-on-exec eventfd for waking the loop; -1 with errno on failure.
 /// Names the calling thread (at most 15 characters) as `top -H`, `perf` and /proc show it.
 static inline int CChorusCurl_name_thread(const char *name) {
     return prctl(PR_SET_NAME, (unsigned long)name, 0, 0, 0);
 }
 
+/// A non-blocking, close-on-exec eventfd for waking the loop; -1 with errno on failure.
 static inline int CChorusCurl_eventfd(void) {
     return eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 }
