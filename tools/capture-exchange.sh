@@ -22,12 +22,7 @@ server=$!
 trap 'kill "$server" 2>/dev/null || true; wait "$server" 2>/dev/null || true' EXIT
 
 # Wait until the listener accepts connections (at most ~10 s).
-for _ in $(seq 1 100); do
-    if python3 -c "import socket,sys; socket.create_connection(('127.0.0.1', int(sys.argv[1])), 0.2).close()" "$port" 2>/dev/null; then
-        break
-    fi
-    sleep 0.1
-done
+tools/wait-for-port.sh "$port"
 
 python3 tools/raw_client.py --server "127.0.0.1:${port}" --query "$query" --models "$models" \
     --request-id capture-1 --timeout 30 --hexdump --hexdump-file "$output"

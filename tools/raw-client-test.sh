@@ -15,12 +15,7 @@ work="$(mktemp -d)"
 "$bin" --rpc-address "127.0.0.1:${port}" --log-level warning >"$work/chorusd.log" 2>&1 &
 server=$!
 trap 'kill "$server" 2>/dev/null || true; wait "$server" 2>/dev/null || true; rm -rf "$work"' EXIT
-for _ in $(seq 1 100); do
-    if python3 -c "import socket,sys; socket.create_connection(('127.0.0.1', int(sys.argv[1])), 0.2).close()" "$port" 2>/dev/null; then
-        break
-    fi
-    sleep 0.1
-done
+tools/wait-for-port.sh "$port" || { cat "$work/chorusd.log" >&2; exit 1; }
 
 failures=0
 client() { python3 tools/raw_client.py --server "127.0.0.1:${port}" --timeout 30 "$@"; }

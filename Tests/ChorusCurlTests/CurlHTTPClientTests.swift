@@ -8,6 +8,13 @@ import Testing
 struct CurlHTTPClientTests {
     static let head = "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nX-Test: yes\r\nTransfer-Encoding: chunked\r\n\r\n"
 
+    /// A new file in the temporary directory holding `content`; the caller removes it.
+    static func temporaryFile(_ content: String) throws -> String {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("chorus-curl-test-\(UUID().uuidString)").path
+        try content.write(toFile: path, atomically: true, encoding: .utf8)
+        return path
+    }
+
     @Test("streams the body chunk by chunk with status and headers")
     func streaming() async throws {
         let script: [ScriptedHTTPServer.Step] = [
@@ -65,9 +72,8 @@ struct CurlHTTPClientTests {
 
     @Test("a file body is streamed from disk with its length")
     func fileBody() async throws {
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("chorus-upload-\(UUID().uuidString)").path
         let content = String(repeating: "0123456789abcdef", count: 3 << 16)  // 3 MiB, ASCII so the server can quote it
-        try content.write(toFile: path, atomically: true, encoding: .utf8)
+        let path = try Self.temporaryFile(content)
         defer { try? FileManager.default.removeItem(atPath: path) }
         let script: [ScriptedHTTPServer.Step] = [.write("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")]
         try await ScriptedHTTPServer.withServer(script) { server in
@@ -88,9 +94,8 @@ struct CurlHTTPClientTests {
 
     @Test("a multipart/form-data body: text fields and a file part streamed from disk")
     func multipartBody() async throws {
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("chorus-multipart-\(UUID().uuidString)").path
         let content = String(repeating: "fedcba9876543210", count: 1 << 16)  // 1 MiB, ASCII so the server can quote it
-        try content.write(toFile: path, atomically: true, encoding: .utf8)
+        let path = try Self.temporaryFile(content)
         defer { try? FileManager.default.removeItem(atPath: path) }
         let script: [ScriptedHTTPServer.Step] = [.write("HTTP/1.1 201 Created\r\nContent-Length: 2\r\n\r\nok")]
         try await ScriptedHTTPServer.withServer(script) { server in

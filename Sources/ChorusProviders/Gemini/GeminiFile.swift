@@ -81,3 +81,16 @@ struct GeminiFile: Sendable, Hashable {
         return date.addingTimeInterval(fraction - TimeInterval(offset))
     }
 }
+
+extension GeminiFile: ProviderUpload {
+    var processing: UploadProcessing {
+        switch state {
+        case "ACTIVE": .ready
+        case "FAILED": .failed
+        default: .processing
+        }
+    }
+
+    var uploadLabel: String { name }
+    var failureReason: String? { errorMessage }
+}

@@ -147,22 +147,9 @@ struct GeminiFileUploader: Sendable {
 
     private func waitUntilActive(_ uploaded: GeminiFile, displayName: String, key: APIKey) async throws -> GeminiFile {
         let (file, polls) = try await settings.waitForProcessing(
-            uploaded, interval: options.pollInterval, maxWait: options.maxProcessingWait, step: "gemini file poll", logger: logger,
-            state: { file in
-                switch file.state {
-                case "ACTIVE": .ready
-                case "FAILED": .failed
-                default: .processing
-                }
-            },
-            failed: { file in
-                let reason = file.errorMessage.map { ": \($0)" } ?? ""
-                return ChorusError(.failedPrecondition, "Gemini could not process the video '\(displayName)' (\(file.name))\(reason)", retryable: false)
-            },
-            timedOut: {
-                ChorusError(.deadlineExceeded, "Gemini was still processing the video '\(displayName)' (\(uploaded.name)) after \(options.maxProcessingWait)")
-            },
-            poll: { file in try await poll(file, key: key) })
+            uploaded, video: displayName, interval: options.pollInterval, maxWait: options.maxProcessingWait,
+            step: "gemini file poll", logger: logger
+        ) { file in try await poll(file, key: key) }
         logger.debug("gemini file active", metadata: ["file": "\(file.name)", "polls": "\(polls)"])
         return file
     }

@@ -30,6 +30,19 @@ struct TwelveLabsAsset: Sendable, Hashable {
     }
 }
 
+extension TwelveLabsAsset: ProviderUpload {
+    var processing: UploadProcessing {
+        switch status {
+        case "ready": .ready
+        case "failed": .failed
+        default: .processing
+        }
+    }
+
+    var uploadLabel: String { "asset \(id)" }
+    var failureReason: String? { errorMessage }
+}
+
 /// How the TwelveLabs adapter uploads local videos that are too large to send inline.
 ///
 /// A video of at most ``TwelveLabsProvider/defaultMaxInlineVideoBytes`` goes inline with its

@@ -53,33 +53,16 @@ struct TwelveLabsAssetUploader: Sendable {
 
     private func waitUntilReady(_ created: TwelveLabsAsset, displayName: String, key: APIKey) async throws -> TwelveLabsAsset {
         let (asset, polls) = try await settings.waitForProcessing(
-            created, interval: options.pollInterval, maxWait: options.maxProcessingWait, step: "twelvelabs asset poll", logger: logger,
-            state: { asset in
-                switch asset.status {
-                case "ready": .ready
-                case "failed": .failed
-                default: .processing
-                }
-            },
-            failed: { asset in
-                let reason = asset.errorMessage.map { ": \($0)" } ?? ""
-                return ChorusError(
-                    .failedPrecondition, "TwelveLabs could not process the video '\(displayName)' (asset \(asset.id))\(reason)",
-                    retryable: false)
-            },
-            timedOut: {
-                ChorusError(
-                    .deadlineExceeded,
-                    "TwelveLabs was still processing the video '\(displayName)' (asset \(created.id)) after \(options.maxProcessingWait)")
-            },
-            poll: { asset in
-                try await exchange(
-                    HTTPRequestSpec(
-                        method: "GET", url: settings.url("/assets/\(TwelveLabsVideoLocator.pathSegment(asset.id))"),
-                        headers: [("x-api-key", key.headerValue), ("Accept", "application/json")],
-                        connectTimeout: settings.connectTimeout, totalTimeout: .seconds(60)),
-                    expecting: "an Asset object from the asset retrieval", video: displayName)
-            })
+            created, video: displayName, interval: options.pollInterval, maxWait: options.maxProcessingWait,
+            step: "twelvelabs asset poll", logger: logger
+        ) { asset in
+            try await exchange(
+                HTTPRequestSpec(
+                    method: "GET", url: settings.url("/assets/\(TwelveLabsVideoLocator.pathSegment(asset.id))"),
+                    headers: [("x-api-key", key.headerValue), ("Accept", "application/json")],
+                    connectTimeout: settings.connectTimeout, totalTimeout: .seconds(60)),
+                expecting: "an Asset object from the asset retrieval", video: displayName)
+        }
         logger.debug("twelvelabs asset ready", metadata: ["asset": "\(asset.id)", "polls": "\(polls)"])
         return asset
     }

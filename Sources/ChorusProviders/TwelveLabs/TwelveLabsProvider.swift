@@ -63,8 +63,8 @@ public struct TwelveLabsProvider: ModelProvider {
         case indexed(videoID: String)
         /// A local video's bytes, base64, and the name to report it by.
         case inline(base64: String, name: String)
-        /// A local video uploaded as a TwelveLabs asset; `key` is its content hash in ``assets``.
-        case asset(id: String, name: String, key: String)
+        /// A local video uploaded as a TwelveLabs asset (cached in ``assets`` by `video.sha256`).
+        case asset(id: String, name: String, video: LocalVideo)
 
         var label: String {
             switch self {
@@ -94,13 +94,12 @@ public struct TwelveLabsProvider: ModelProvider {
         } catch let error as ChorusError where error.code == .notFound {
             // TwelveLabs may delete an asset it once had; one fresh upload is worth it, a second
             // refusal is reported as is. (A 404 is an HTTP status: no text was written yet.)
-            guard case .asset(let id, let name, let hash) = input, let source = try await video?.source(for: prompt.video, model: prompt.model)
-            else { throw error }
+            guard case .asset(let id, let name, let local) = input else { throw error }
             logger.info("twelvelabs no longer knows the uploaded video; uploading it again", metadata: [
                 "asset": "\(id)", "error": "\(error)", "request.id": "\(prompt.requestID)",
             ])
-            assets.invalidate(key: hash) { $0.id == id }
-            let fresh = try await uploadedAsset(source, name: name)
+            assets.invalidate(key: local.sha256) { $0.id == id }
+            let fresh = try await uploadedAsset(local, name: name)
             return try await analyze(prompt, input: fresh, key: key, output: output)
         }
     }
@@ -157,18 +156,16 @@ public struct TwelveLabsProvider: ModelProvider {
                     + "at most \(UpstreamSettings.mebibytes(limit)) (TwelveLabs' limit for local files): index it at TwelveLabs "
                     + "and pass its video_id")
         }
-        return try await uploadedAsset(source, name: source.displayName)
+        return try await uploadedAsset(try await video.library.localFile(of: source), name: source.displayName)
     }
 
-    /// The `ready` asset of `source`: cached, joined while an upload is in flight, or uploaded now.
-    private func uploadedAsset(_ source: VideoSource, name: String) async throws -> VideoInput {
-        guard let video else { throw ChorusError(.failedPrecondition, "this server has no video access configured") }
-        let local = try await video.library.localFile(of: source)
+    /// The `ready` asset of `local`: cached, joined while an upload is in flight, or uploaded now.
+    private func uploadedAsset(_ local: LocalVideo, name: String) async throws -> VideoInput {
         let uploader = self.uploader
         let asset = try await assets.value(for: local.sha256) {
             try await uploader.upload(local, displayName: name)
         }
-        return .asset(id: asset.id, name: name, key: local.sha256)
+        return .asset(id: asset.id, name: name, video: local)
     }
 
     /// The `/analyze` body (providers.md §3.2).

@@ -45,26 +45,14 @@ public struct TwelveLabsVideoLocator: TwelveLabsVideoLocating {
         let cacheKey = TwelveLabsStreamURLCache.Key(indexID: indexID, videoID: videoID)
         if let url = cache.url(for: cacheKey) { return url }
         let key = try settings.requireKey()
-        var attempt = 1
-        while true {
-            do {
-                let url = try await fetchOnce(indexID: indexID, videoID: videoID, key: key)
-                cache.store(url, for: cacheKey)
-                logger.debug(
-                    "found the TwelveLabs stream URL",
-                    metadata: ["twelvelabs.index_id": "\(indexID)", "twelvelabs.video_id": "\(videoID)"])
-                return url
-            } catch {
-                if error is CancellationError || Task.isCancelled { throw error }
-                let failure = ChorusError(from: error)
-                guard let wait = settings.retry.delay(afterAttempt: attempt, error: failure) else { throw failure }
-                logger.debug(
-                    "retrying TwelveLabs video retrieval",
-                    metadata: ["upstream.attempt": "\(attempt + 1)", "error": "\(failure)"])
-                try await Task.sleep(for: wait)
-                attempt += 1
-            }
+        let url = try await settings.retrying("twelvelabs video retrieval", logger: logger) {
+            try await fetchOnce(indexID: indexID, videoID: videoID, key: key)
         }
+        cache.store(url, for: cacheKey)
+        logger.debug(
+            "found the TwelveLabs stream URL",
+            metadata: ["twelvelabs.index_id": "\(indexID)", "twelvelabs.video_id": "\(videoID)"])
+        return url
     }
 
     private func fetchOnce(indexID: String, videoID: String, key: APIKey) async throws -> String {

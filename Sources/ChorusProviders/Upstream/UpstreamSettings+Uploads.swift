@@ -2,12 +2,14 @@ import ChorusCore
 import Foundation
 import Logging
 
-/// What the upload steps of the adapters share (Gemini's Files API, TwelveLabs assets): retries
-/// per the model's policy, transfer timeouts by size, sizes in messages.
+/// What the adapters' requests besides the stream share (Gemini's Files API, TwelveLabs assets
+/// and video lookups): retries per the model's policy, waiting for processing, transfer timeouts
+/// by size, sizes in messages.
 extension UpstreamSettings {
-    /// Runs one step of an upload (start, send, poll), retrying it when it fails in a retryable
-    /// way (429, 5xx, connection errors) per the model's ``RetryPolicy``. A stream's attempts go
-    /// through ``UpstreamAttempts`` instead, which also knows whether text was already written.
+    /// Runs one request that is not a model's stream (an upload step, a poll, a video lookup),
+    /// retrying it when it fails in a retryable way (429, 5xx, connection errors) per the model's
+    /// ``RetryPolicy``. A stream's attempts go through ``UpstreamAttempts`` instead, which also
+    /// knows whether text was already written.
     func retrying<T: Sendable>(_ step: String, logger: Logger, _ body: () async throws -> T) async throws -> T {
         var attempt = 1
         while true {
@@ -24,28 +26,35 @@ extension UpstreamSettings {
         }
     }
 
-    /// Polls an uploaded file until the provider has processed it: `state` reads where an answer
-    /// stands, `poll` fetches the next one every `interval` (retried per the model's policy), for
-    /// at most `maxWait`. Returns the ready answer and the number of polls; throws `failed(answer)`
-    /// for a file the provider could not process and `timedOut()` after `maxWait`.
-    func waitForProcessing<T: Sendable>(
-        _ uploaded: T, interval: Duration, maxWait: Duration, step: String, logger: Logger,
-        state: (T) -> UploadProcessing, failed: (T) -> ChorusError, timedOut: () -> ChorusError,
-        poll: (T) async throws -> T
-    ) async throws -> (T, polls: Int) {
+    /// Polls an uploaded file until the provider has processed it: `poll` fetches the next answer
+    /// every `interval` (retried per the model's policy), for at most `maxWait`. Returns the ready
+    /// answer and the number of polls; a file the provider could not process is
+    /// `FAILED_PRECONDITION` with its reason, one still processing after `maxWait` is
+    /// `DEADLINE_EXCEEDED`, both naming `video` and the upload.
+    func waitForProcessing<Upload: ProviderUpload>(
+        _ uploaded: Upload, video: String, interval: Duration, maxWait: Duration, step: String, logger: Logger,
+        poll: (Upload) async throws -> Upload
+    ) async throws -> (Upload, polls: Int) {
         let clock = ContinuousClock()
         let deadline = clock.now + maxWait
         var answer = uploaded
         var polls = 0
         while true {
-            switch state(answer) {
+            switch answer.processing {
             case .ready:
                 return (answer, polls)
             case .failed:
-                throw failed(answer)
+                let reason = answer.failureReason.map { ": \($0)" } ?? ""
+                throw ChorusError(
+                    .failedPrecondition, "\(provider.displayName) could not process the video '\(video)' (\(answer.uploadLabel))\(reason)",
+                    retryable: false)
             case .processing:
                 let remaining = deadline - clock.now
-                guard remaining > .zero else { throw timedOut() }
+                guard remaining > .zero else {
+                    throw ChorusError(
+                        .deadlineExceeded,
+                        "\(provider.displayName) was still processing the video '\(video)' (\(answer.uploadLabel)) after \(maxWait)")
+                }
                 try await Task.sleep(for: min(interval, remaining))
                 polls += 1
                 let previous = answer
@@ -70,4 +79,14 @@ extension UpstreamSettings {
 /// Where an uploaded file stands at the provider (see ``UpstreamSettings/waitForProcessing``).
 enum UploadProcessing {
     case processing, ready, failed
+}
+
+/// A file uploaded to a provider that processes it before prompts may use it (a Gemini file, a
+/// TwelveLabs asset).
+protocol ProviderUpload: Sendable {
+    var processing: UploadProcessing { get }
+    /// How messages name the upload: `files/abc`, `asset 6659…`.
+    var uploadLabel: String { get }
+    /// Why the provider could not process it, when it said.
+    var failureReason: String? { get }
 }
