@@ -63,6 +63,7 @@ let package = Package(
                 "CChorusWireProto",
                 "CChorusProtobufC",
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
             ]
         ),
 
@@ -151,6 +152,7 @@ let package = Package(
                 "ChorusRPCServer",
                 "ChorusRPCClient",
                 "ChorusHTTPBridge",
+                "ChorusWire",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -220,7 +222,7 @@ let package = Package(
             name: "ChorusHTTPBridgeTests",
             dependencies: [
                 "ChorusHTTPBridge", "ChorusCore", "ChorusTestSupport", "ChorusOrchestrator", "ChorusProviders",
-                "ChorusRPCServer", "ChorusRPCClient",
+                "ChorusRPCServer", "ChorusRPCClient", "ChorusWire",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),

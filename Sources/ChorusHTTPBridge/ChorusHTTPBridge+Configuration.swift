@@ -1,3 +1,5 @@
+public import ChorusWire
+
 extension ChorusHTTPBridge {
     /// Every limit of the HTTP bridge, each with a production default.
     public struct Configuration: Sendable {
@@ -28,6 +30,9 @@ extension ChorusHTTPBridge {
         /// dropped can reconnect with `Last-Event-ID` and continue. Zero (the default) stops the
         /// models the moment the last client leaves, so a client that is gone costs nothing.
         public var resumeGracePeriod: Duration
+        /// How long a stream woken by new events waits for more of the same burst before writing
+        /// (see ``ChorusWire/FlushCoalescing``); `.immediate` writes what is there at once.
+        public var flushCoalescing: FlushCoalescing
 
         public init(
             host: String = "127.0.0.1",
@@ -41,7 +46,8 @@ extension ChorusHTTPBridge {
             maxConcurrentCalls: Int = 1000,
             retryAfterSeconds: Int = 1,
             idleConnectionTimeout: Duration? = .seconds(75),
-            resumeGracePeriod: Duration = .zero
+            resumeGracePeriod: Duration = .zero,
+            flushCoalescing: FlushCoalescing = .init()
         ) {
             self.host = host
             self.port = port
@@ -55,6 +61,7 @@ extension ChorusHTTPBridge {
             self.retryAfterSeconds = retryAfterSeconds
             self.idleConnectionTimeout = idleConnectionTimeout
             self.resumeGracePeriod = resumeGracePeriod
+            self.flushCoalescing = flushCoalescing
         }
     }
 }

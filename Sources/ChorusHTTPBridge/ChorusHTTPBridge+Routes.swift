@@ -50,9 +50,10 @@ extension ChorusHTTPBridge {
     ///
     /// The request, its call and its pump run on the connection's event loop, as chorusd's RPC
     /// calls do (see EventLoopTaskExecutor): from the model to the socket, an event then stays on
-    /// one thread, and so does the call's start.
+    /// one thread, and so does the call's start. The connection's task is already there (see
+    /// EventLoopHTTP1Channel), and the call joins its executor.
     private func analyze(_ request: Request, context: BridgeRequestContext, fromJSON: Bool) async throws -> Response {
-        let executor = EventLoopTaskExecutor(eventLoop: context.channel.eventLoop)
+        let executor = EventLoopHTTP1Channel.connectionExecutor ?? EventLoopTaskExecutor(eventLoop: context.channel.eventLoop)
         return try await withTaskExecutorPreference(executor) {
             try await stream(request, context: context, executor: executor, fromJSON: fromJSON)
         }
@@ -90,9 +91,14 @@ extension ChorusHTTPBridge {
                 registry.discard(call)
                 throw BridgeError(failure, retryAfterSeconds: configuration.retryAfterSeconds)
             }
+            // The call has just queued its models; let them start their upstream requests before
+            // this task writes the response head and the line-up (two syscalls that would
+            // otherwise delay the requests, and so the first token).
+            await executor.letQueuedJobsRun(configuration.flushCoalescing)
         }
         let heartbeat = configuration.heartbeatInterval
         let resumeGrace = configuration.resumeGracePeriod
+        let coalescing = configuration.flushCoalescing
         let startAfter = lastEventID ?? 0
         let headers: HTTPFields = [
             .contentType: "text/event-stream; charset=utf-8",
@@ -105,10 +111,12 @@ extension ChorusHTTPBridge {
         return Response(status: .ok, headers: headers, body: ResponseBody { writer in
             try await withTaskExecutorPreference(executor) {
                 try await CallTimers.$current.withValue(EventLoopTimer(eventLoop: executor.eventLoop)) {
-                    try await Self.pump(call: call, after: startAfter, heartbeat: heartbeat, resumeGrace: resumeGrace, watch: watch, writer: &writer)
+                    try await Self.pump(
+                        call: call, after: startAfter, heartbeat: heartbeat, resumeGrace: resumeGrace, watch: watch,
+                        settle: { await executor.letQueuedJobsRun(coalescing) }, writer: &writer)
                 }
+                try await writer.finish(nil)
             }
-            try await writer.finish(nil)
         })
     }
 
@@ -154,7 +162,13 @@ extension ChorusHTTPBridge {
     /// at once or, with a resume grace, unless a client resumes it within the grace.
     /// Throws `CancellationError` when the client left, so Hummingbird closes the connection
     /// instead of keeping it for another request.
-    static func pump(call: BridgeCall, after lastEventID: UInt64, heartbeat: Duration, resumeGrace: Duration, watch: ConnectionWatch, writer: inout any ResponseBodyWriter) async throws {
+    /// - Parameter settle: Run when new events woke the pump, before it takes them: lets the jobs
+    ///   queued behind it add the rest of a burst, so a model's last chunk, its `model_end` and the
+    ///   call's `complete` leave in one write (see ``ChorusWire/FlushCoalescing``).
+    static func pump(
+        call: BridgeCall, after lastEventID: UInt64, heartbeat: Duration, resumeGrace: Duration, watch: ConnectionWatch,
+        settle: @escaping @Sendable () async -> Void, writer: inout any ResponseBodyWriter
+    ) async throws {
         let id = call.subscribe(after: lastEventID)
         let token = watch.onClose { call.disconnect(id) }
         defer {
@@ -181,7 +195,7 @@ extension ChorusHTTPBridge {
             }
             defer { group.cancelAll() }
             while true {
-                guard let chunk = await call.next(for: id) else { throw CancellationError() }
+                guard let chunk = await call.next(for: id, afterWake: settle) else { throw CancellationError() }
                 switch chunk {
                 case .events(let bytes):
                     try await writer.write(bytes)

@@ -3,7 +3,8 @@ import HTTPTypes
 public import Hummingbird
 import HummingbirdCore
 public import Logging
-import NIOCore
+public import NIOCore
+public import NIOPosix
 public import ServiceLifecycle
 import Synchronization
 
@@ -25,13 +26,20 @@ public final class ChorusHTTPBridge: Service, Sendable {
     let assets: StaticAssets
     /// The open connections' close signals (see ``ConnectionWatch``).
     let connectionWatches = ConnectionWatches()
+    let eventLoopGroup: any EventLoopGroup
     private let port = Mutex<(Int?, [CheckedContinuation<Int?, Never>])>((nil, []))
 
-    public init(service: any ChorusService, configuration: Configuration = Configuration(), logger: Logger) {
+    /// - Parameter eventLoopGroup: Where the HTTP server's connections (and so the calls they start) run.
+    public init(
+        service: any ChorusService, configuration: Configuration = Configuration(),
+        eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton, logger: Logger
+    ) {
         self.service = service
         self.configuration = configuration
         self.logger = logger
-        self.registry = BridgeCallRegistry(service: service, configuration: configuration, logger: logger)
+        self.eventLoopGroup = eventLoopGroup
+        self.registry = BridgeCallRegistry(
+            service: service, configuration: configuration, eventLoopGroup: eventLoopGroup, logger: logger)
         self.assets = StaticAssets.load()
     }
 
@@ -72,11 +80,12 @@ public final class ChorusHTTPBridge: Service, Sendable {
         )
         let app = Application(
             router: router,
-            server: .http1(configuration: http1),
+            server: .http1OnEventLoop(configuration: http1),
             configuration: ApplicationConfiguration(address: .hostname(configuration.host, port: configuration.port), serverName: "chorus"),
             onServerRunning: { channel in
                 self.bound(port: channel.localAddress?.port)
             },
+            eventLoopGroupProvider: .shared(eventLoopGroup),
             logger: logger
         )
         try await withThrowingDiscardingTaskGroup { group in

@@ -1,3 +1,5 @@
+public import ChorusWire
+
 extension ChorusRPCServer {
     /// Where a connection's calls (and the models they run) execute.
     public enum CallExecutor: String, Sendable, CaseIterable {
@@ -48,6 +50,10 @@ extension ChorusRPCServer {
         public var maxConnectionAge: Duration?
         /// Where calls run; see ``CallExecutor``.
         public var callExecutor: CallExecutor
+        /// How long a connection's flush may wait for more frames of the same burst (with
+        /// ``CallExecutor/eventLoop``; see ``ChorusWire/FrameWriter``). `.immediate` flushes on the
+        /// loop's next pass.
+        public var flushCoalescing: FlushCoalescing
 
         public init(
             host: String = "127.0.0.1",
@@ -64,7 +70,8 @@ extension ChorusRPCServer {
             keepaliveTimeout: Duration = .seconds(20),
             drainGracePeriod: Duration = .seconds(30),
             maxConnectionAge: Duration? = nil,
-            callExecutor: CallExecutor = .eventLoop
+            callExecutor: CallExecutor = .eventLoop,
+            flushCoalescing: FlushCoalescing = .init()
         ) {
             self.host = host
             self.port = port
@@ -81,6 +88,7 @@ extension ChorusRPCServer {
             self.drainGracePeriod = drainGracePeriod
             self.maxConnectionAge = maxConnectionAge
             self.callExecutor = callExecutor
+            self.flushCoalescing = flushCoalescing
         }
     }
 }

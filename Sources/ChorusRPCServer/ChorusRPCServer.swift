@@ -74,7 +74,7 @@ public final class ChorusRPCServer: Service, Sendable {
 
     public func run() async throws {
         let configuration = self.configuration
-        let serverChannel: NIOAsyncChannel<(NIOAsyncChannel<[FrameDecoder.Output], Never>, FrameWriter), Never>
+        let serverChannel: NIOAsyncChannel<AcceptedConnection, Never>
         do {
             serverChannel = try await ServerBootstrap(group: eventLoopGroup)
                 .serverChannelOption(.backlog, value: 256)
@@ -83,12 +83,20 @@ public final class ChorusRPCServer: Service, Sendable {
                 .childChannelOption(.writeBufferWaterMark, value: .init(low: 64 * 1024, high: 256 * 1024))
                 .bind(host: configuration.host, port: configuration.port) { channel in
                     channel.eventLoop.makeCompletedFuture {
-                        let writer = FrameWriter(channel: channel, highWatermark: configuration.outboundHighWatermark)
+                        // With `.eventLoop` the connection and all its calls prefer the connection's
+                        // event loop (see EventLoopTaskExecutor); blocking work stays on its own threads.
+                        let executor: EventLoopTaskExecutor? = switch configuration.callExecutor {
+                        case .eventLoop: EventLoopTaskExecutor(eventLoop: channel.eventLoop)
+                        case .globalPool: nil
+                        }
+                        let writer = FrameWriter(
+                            channel: channel, highWatermark: configuration.outboundHighWatermark, executor: executor,
+                            coalescing: configuration.flushCoalescing)
                         let decoder = FrameDecoder(maxPayloadLength: configuration.maxFramePayload, expectPreface: true)
                         try channel.pipeline.syncOperations.addHandler(FrameBatchDecoder(decoder))
                         try channel.pipeline.syncOperations.addHandler(FrameWriterWritabilityHandler(writer: writer))
                         let asyncChannel = try NIOAsyncChannel<[FrameDecoder.Output], Never>(wrappingChannelSynchronously: channel)
-                        return (asyncChannel, writer)
+                        return AcceptedConnection(channel: asyncChannel, writer: writer, executor: executor)
                     }
                 }
         } catch {
@@ -102,8 +110,8 @@ public final class ChorusRPCServer: Service, Sendable {
         try await withGracefulShutdownHandler {
             try await withThrowingDiscardingTaskGroup { group in
                 try await serverChannel.executeThenClose { inbound in
-                    for try await (connectionChannel, writer) in inbound {
-                        let connection = ServerConnection(server: self, channel: connectionChannel, writer: writer)
+                    for try await accepted in inbound {
+                        let connection = ServerConnection(server: self, channel: accepted.channel, writer: accepted.writer)
                         guard self.register(connection) else {
                             connection.reject(
                                 code: .resourceExhausted,
@@ -111,12 +119,7 @@ public final class ChorusRPCServer: Service, Sendable {
                             )
                             continue
                         }
-                        // With `.eventLoop` the connection and all its calls prefer the connection's
-                        // event loop (see EventLoopTaskExecutor); blocking work stays on its own threads.
-                        let executor: EventLoopTaskExecutor? = switch configuration.callExecutor {
-                        case .eventLoop: EventLoopTaskExecutor(eventLoop: connectionChannel.channel.eventLoop)
-                        case .globalPool: nil
-                        }
+                        let executor = accepted.executor
                         group.addTask(executorPreference: executor) {
                             // The calls' timers (deadlines, watchdogs) on the same loop (see CallTimer).
                             await CallTimers.$current.withValue(executor.map { EventLoopTimer(eventLoop: $0.eventLoop) }) {
@@ -185,4 +188,12 @@ public final class ChorusRPCServer: Service, Sendable {
     private func unregister(_ connection: ServerConnection) {
         _ = state.withLock { $0.connections.removeValue(forKey: ObjectIdentifier(connection)) }
     }
+}
+
+/// What the channel initializer hands the accept loop for each new connection.
+private struct AcceptedConnection: Sendable {
+    var channel: NIOAsyncChannel<[FrameDecoder.Output], Never>
+    var writer: FrameWriter
+    /// The executor the connection's calls run on (nil: the global pool); the writer knows it too.
+    var executor: EventLoopTaskExecutor?
 }

@@ -5,6 +5,7 @@ import ChorusMedia
 import ChorusOrchestrator
 import ChorusProviders
 import ChorusRPCServer
+import ChorusWire
 import Foundation
 import Logging
 import ServiceLifecycle
@@ -46,6 +47,9 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Where RPC calls run: event-loop (least CPU per event) or global-pool (event loops do only I/O). Env: CHORUS_CALL_EXECUTOR. Default: event-loop.")
     var callExecutor: String?
 
+    @Option(help: "Microseconds a write may wait for more events of the same burst (a model's last chunk, model_end, complete) so they leave in one syscall; 0 writes at once. RPC and SSE. Env: CHORUS_FLUSH_DELAY_US. Default: 100.")
+    var flushDelayUs: Int?
+
     @Option(help: "Seconds running calls may continue after SIGTERM. Env: CHORUS_DRAIN_GRACE. Default: 30.")
     var drainGrace: Double?
 
@@ -67,7 +71,8 @@ struct ServeCommand: AsyncParsableCommand {
         let orchestrator = Orchestrator(registry: registry, limits: settings.limits, videoPaths: mediaRoot, logger: logger)
         let server = ChorusRPCServer(service: orchestrator, configuration: settings.rpc, logger: logger)
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: server)]
-        if let bridgeConfiguration = try http.configuration(environment: environment) {
+        if var bridgeConfiguration = try http.configuration(environment: environment) {
+            bridgeConfiguration.flushCoalescing = settings.rpc.flushCoalescing
             // The bridge calls the orchestrator in-process: the same ChorusService the RPC server uses.
             services.append(.init(service: ChorusHTTPBridge(service: orchestrator, configuration: bridgeConfiguration, logger: logger)))
             logger.info("chorus HTTP bridge", metadata: ["address": "\(bridgeConfiguration.host):\(bridgeConfiguration.port)"])
@@ -136,6 +141,12 @@ struct DaemonSettings {
                 throw ValidationError("unknown call executor '\(executor)'; use \(known)")
             }
             rpc.callExecutor = parsed
+        }
+        if let text = command.flushDelayUs.map(String.init) ?? value(nil, "CHORUS_FLUSH_DELAY_US") {
+            guard let micros = Int(text), micros >= 0 else {
+                throw ValidationError("flush delay must be zero or more microseconds, got '\(text)'")
+            }
+            rpc.flushCoalescing = micros == 0 ? .immediate : FlushCoalescing(maxDelay: .microseconds(micros))
         }
         registryPath = value(command.registry, "CHORUS_REGISTRY")
         mediaRootPath = value(command.mediaRoot, "CHORUS_MEDIA_ROOT")

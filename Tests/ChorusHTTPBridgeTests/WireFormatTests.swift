@@ -1,4 +1,6 @@
+import ChorusHTTPBridge
 import ChorusProviders
+import ChorusWire
 import Testing
 
 /// The exact bytes of `POST /api/analyze/stream/parallel`, read from a raw socket.
@@ -66,6 +68,32 @@ struct WireFormatTests {
             let blocks = try SSE.parse(response.body)
             #expect(blocks.first?.object?["request_id"] as? String == "wire-id-1")
             #expect(blocks.last { $0.eventType == "complete" }?.object?["request_id"] as? String == "wire-id-1")
+        }
+    }
+}
+
+/// Flush coalescing on the SSE path (see FlushCoalescing): the end of a call is one write.
+@Suite("SSE stream: the end of a call in one write", .timeLimit(.minutes(1)))
+struct SSECoalescingTests {
+    @Test("a model's model_end and the call's complete arrive in one batch, right before [DONE]")
+    func tailIsOneChunk() async throws {
+        // No wall-clock bound (a debug build on a busy machine may take longer than the default
+        // 100 µs between the jobs); the wait still ends as soon as no job of the call is queued.
+        let configuration = bridgeConfiguration { $0.flushCoalescing = FlushCoalescing(maxDelay: .seconds(5)) }
+        try await withBridge(configuration: configuration) { fixture in
+            for _ in 0..<5 {
+                let response = try await HTTPConnection.analyze(
+                    port: fixture.port, analyzeBody("Go [demo:fast] [demo:words=4]", models: ["gemini"]))
+                #expect(response.status == 200)
+                SSE.checkContract(try SSE.parse(response.body), models: ["gemini"])
+                // The ending is written as the batch of the last events and then `[DONE]`, two
+                // HTTP chunks in one write; the batch holds model_end and complete together.
+                let chunks = response.chunks
+                try #require(chunks.count >= 2)
+                let batch = try SSE.parse(chunks[chunks.count - 2]).compactMap(\.eventType)
+                #expect(Array(batch.suffix(2)) == ["model_end", "complete"], "last batch: \(batch)")
+                #expect(try SSE.parse(chunks[chunks.count - 1]).map(\.isDone) == [true])
+            }
         }
     }
 }

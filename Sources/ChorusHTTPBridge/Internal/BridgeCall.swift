@@ -195,8 +195,11 @@ final class BridgeCall: AnalyzeEventSink, Sendable {
     /// The next chunk for subscriber `id`: every event it has not seen yet (up to `maxBytes`,
     /// concatenated so a fast stream costs one write per batch, not per event), a heartbeat, or
     /// the end; waits for the service when there is nothing. Nil when the client disconnected
-    /// (``disconnect(_:)``) or the waiting task is cancelled.
-    func next(for id: UInt64, maxBytes: Int = 64 * 1024) async -> Chunk? {
+    /// (``disconnect(_:)``) or the waiting task is cancelled. `afterWake` runs when it had to wait
+    /// and was woken, before the events are taken.
+    func next(
+        for id: UInt64, maxBytes: Int = 64 * 1024, afterWake: (@Sendable () async -> Void)? = nil
+    ) async -> Chunk? {
         while true {
             enum Step { case chunk(Chunk, [CheckedContinuation<Void, any Error>]), wait }
             let step: Step? = state.withLock { state in
@@ -259,6 +262,7 @@ final class BridgeCall: AnalyzeEventSink, Sendable {
                     wake(id)
                 }
                 if Task.isCancelled { return nil }
+                await afterWake?()
             }
         }
     }

@@ -2,10 +2,16 @@ import ChorusCore
 import ChorusWire
 import HTTPTypes
 import Logging
+import NIOCore
 import Synchronization
 
 /// The calls the bridge is running or keeps for resumption, keyed by request id. Calls run as
 /// child tasks of ``run()``, so stopping the bridge cancels them all.
+///
+/// Each event loop has its own lane: a task on that loop that receives the calls started by its
+/// connections and runs them as its children. A request hands its call over without leaving its
+/// loop's thread; with one lane on the global pool, every call start cost two thread wake-ups
+/// (request → pool → loop, about 0.3 ms of the bridge's time to first token).
 final class BridgeCallRegistry: Sendable {
     private struct State {
         var calls: [String: BridgeCall] = [:]
@@ -17,8 +23,16 @@ final class BridgeCallRegistry: Sendable {
     private let configuration: ChorusHTTPBridge.Configuration
     private let logger: Logger
     private let state = Mutex(State())
-    private let jobs: AsyncStream<Job>
-    private let jobsContinuation: AsyncStream<Job>.Continuation
+    /// One per event loop of the server's group, keyed by the loop's identity.
+    private let lanes: [ObjectIdentifier: Lane]
+    /// For a call whose loop has no lane (not one of the group's loops): still run, one hop away.
+    private let fallbackLane: Lane
+
+    private struct Lane: Sendable {
+        var executor: EventLoopTaskExecutor
+        var jobs: AsyncStream<Job>
+        var continuation: AsyncStream<Job>.Continuation
+    }
 
     private struct Job: Sendable {
         var call: BridgeCall
@@ -26,18 +40,41 @@ final class BridgeCallRegistry: Sendable {
         var executor: EventLoopTaskExecutor
     }
 
-    init(service: any ChorusService, configuration: ChorusHTTPBridge.Configuration, logger: Logger) {
+    init(
+        service: any ChorusService, configuration: ChorusHTTPBridge.Configuration, eventLoopGroup: any EventLoopGroup,
+        logger: Logger
+    ) {
         self.service = service
         self.configuration = configuration
         self.logger = logger
-        (jobs, jobsContinuation) = AsyncStream.makeStream()
+        var lanes: [ObjectIdentifier: Lane] = [:]
+        for loop in eventLoopGroup.makeIterator() {
+            let (jobs, continuation) = AsyncStream<Job>.makeStream()
+            lanes[ObjectIdentifier(loop)] = Lane(
+                executor: EventLoopTaskExecutor(eventLoop: loop), jobs: jobs, continuation: continuation)
+        }
+        let (jobs, continuation) = AsyncStream<Job>.makeStream()
+        self.fallbackLane = Lane(
+            executor: EventLoopTaskExecutor(eventLoop: eventLoopGroup.next()), jobs: jobs, continuation: continuation)
+        self.lanes = lanes
     }
 
-    /// Runs submitted calls until cancelled, and evicts finished calls after the retention period.
+    /// Runs submitted calls until ``stop()``, and evicts finished calls after the retention period.
     func run() async {
         await withDiscardingTaskGroup { group in
             group.addTask { await self.evictLoop() }
-            for await job in jobs {
+            await withDiscardingTaskGroup { lanes in
+                for lane in Array(self.lanes.values) + [fallbackLane] {
+                    lanes.addTask(executorPreference: lane.executor) { await self.run(lane) }
+                }
+            }
+            group.cancelAll()
+        }
+    }
+
+    private func run(_ lane: Lane) async {
+        await withDiscardingTaskGroup { group in
+            for await job in lane.jobs {
                 group.addTask(executorPreference: job.executor) {
                     // The call's timers on the same loop as the call (see CallTimer).
                     await CallTimers.$current.withValue(EventLoopTimer(eventLoop: job.executor.eventLoop)) {
@@ -45,14 +82,15 @@ final class BridgeCallRegistry: Sendable {
                     }
                 }
             }
-            // The bridge stopped (its HTTP server finished draining): stop the eviction loop and
-            // any call no client is attached to any more.
+            // The bridge stopped (its HTTP server finished draining): stop any call no client is
+            // attached to any more.
             group.cancelAll()
         }
     }
 
     func stop() {
-        jobsContinuation.finish()
+        for lane in lanes.values { lane.continuation.finish() }
+        fallbackLane.continuation.finish()
     }
 
     /// Starts a call, preferring `executor` for it (the requesting connection's event loop).
@@ -80,7 +118,8 @@ final class BridgeCallRegistry: Sendable {
             state.calls[requestID] = call
             state.running += 1
         }
-        jobsContinuation.yield(Job(call: call, context: context, executor: executor))
+        let lane = lanes[ObjectIdentifier(executor.eventLoop)] ?? fallbackLane
+        lane.continuation.yield(Job(call: call, context: context, executor: executor))
         return call
     }
 

@@ -1,4 +1,5 @@
 public import NIOCore
+import Synchronization
 
 /// Runs tasks on a channel's event loop instead of the global concurrent pool: on the server a
 /// connection's read loop, every call and every model of every call; on the client a
@@ -19,10 +20,10 @@ public import NIOCore
 /// let executor = EventLoopTaskExecutor(eventLoop: channel.eventLoop)
 /// group.addTask(executorPreference: executor) { await connection.run() }
 /// ```
-public final class EventLoopTaskExecutor: TaskExecutor, @unchecked Sendable {
-    // @unchecked: the only stored property is a Sendable event loop; the class exists so
-    // `asUnownedTaskExecutor` has a stable identity to point at.
+public final class EventLoopTaskExecutor: TaskExecutor, Sendable {
     public let eventLoop: any EventLoop
+    /// Jobs enqueued and not yet started (see ``hasQueuedJobs``).
+    private let queued = Atomic<Int>(0)
 
     public init(eventLoop: any EventLoop) {
         self.eventLoop = eventLoop
@@ -30,8 +31,14 @@ public final class EventLoopTaskExecutor: TaskExecutor, @unchecked Sendable {
 
     public func enqueue(_ job: consuming ExecutorJob) {
         let job = UnownedJob(job)
+        queued.add(1, ordering: .relaxed)
         eventLoop.execute {
+            self.queued.subtract(1, ordering: .relaxed)
             job.runSynchronously(on: self.asUnownedTaskExecutor())
         }
     }
+
+    /// Whether jobs of this executor wait in the loop's queue. A ``FrameWriter`` asks before it
+    /// flushes: those jobs are about to run and may write the rest of a burst.
+    public var hasQueuedJobs: Bool { queued.load(ordering: .relaxed) > 0 }
 }

@@ -2,13 +2,22 @@ public import NIOCore
 import Synchronization
 
 /// The single outbound path of a connection: frames from any task are encoded into one shared
-/// buffer, and the event loop writes and flushes that buffer once per turn.
+/// buffer, and the event loop writes and flushes that buffer once the frames of a burst are in.
 ///
 /// One `write` + `flush` per event costs a syscall per event (≈0.4 M events/s on loopback);
 /// batching every frame produced between two loop turns into one write is what makes millions of
 /// events per second possible. The buffer is also where backpressure starts: while the socket is
 /// not writable nothing is handed to NIO, the buffer grows up to ``highWatermark``, and producers
 /// calling ``waitForCapacity()`` suspend until the loop drains it.
+///
+/// Frames that belong together are often written by jobs the event loop runs one after another:
+/// a model's last chunk, its `model_end`, the call's `complete` and CALL_END each come from a
+/// different task resuming, and a call's line-up is written a few jobs before its models start
+/// their upstream requests. A flush queued behind the first frame would send each in its own
+/// syscall (and the line-up's write would delay the upstream request), so when the writer knows
+/// the executor its calls run on, a flush that finds jobs of that executor still queued goes back
+/// behind them, within ``FlushCoalescing``'s bounds. A frame that nothing is queued behind is
+/// flushed on the loop's next pass, as without an executor.
 ///
 /// ```swift
 /// let writer = FrameWriter(channel: channel)
@@ -19,10 +28,20 @@ public final class FrameWriter: Sendable {
     private struct State {
         var pending: ByteBuffer
         var flushScheduled = false
+        /// Times the scheduled flush has gone back behind queued jobs.
+        var passes = 0
+        /// When the flush was scheduled (see `nowNanos`).
+        var scheduledAt: UInt64 = 0
         var writable = true
         var closed = false
         var waiters: [UInt64: CheckedContinuation<Void, any Error>] = [:]
         var nextWaiterID: UInt64 = 0
+
+        mutating func scheduleFlush() {
+            flushScheduled = true
+            passes = 0
+            scheduledAt = FrameWriter.nowNanos()
+        }
     }
 
     private let channel: any Channel
@@ -30,9 +49,17 @@ public final class FrameWriter: Sendable {
     /// Producers wait while more than this many bytes are buffered and not yet handed to the socket.
     public let highWatermark: Int
 
-    public init(channel: any Channel, highWatermark: Int = 256 * 1024) {
+    /// The executor this connection's calls run on; its queued jobs may add frames to a burst.
+    private let executor: EventLoopTaskExecutor?
+    private let coalescing: FlushCoalescing
+    private let maxDelayNanos: UInt64
+
+    public init(channel: any Channel, highWatermark: Int = 256 * 1024, executor: EventLoopTaskExecutor? = nil, coalescing: FlushCoalescing = .init()) {
         self.channel = channel
         self.highWatermark = highWatermark
+        self.executor = executor
+        self.coalescing = coalescing
+        self.maxDelayNanos = coalescing.maxDelayNanos
         self.state = Mutex(State(pending: channel.allocator.buffer(capacity: 16 * 1024)))
     }
 
@@ -46,7 +73,7 @@ public final class FrameWriter: Sendable {
             guard !state.closed else { return (false, false) }
             encode(&state.pending)
             guard !state.flushScheduled, state.writable else { return (true, false) }
-            state.flushScheduled = true
+            state.scheduleFlush()
             return (true, true)
         }
         if schedule {
@@ -89,7 +116,8 @@ public final class FrameWriter: Sendable {
         let flush = state.withLock { state -> Bool in
             state.writable = isWritable
             guard isWritable, !state.flushScheduled, state.pending.readableBytes > 0 else { return false }
-            state.flushScheduled = true
+            state.scheduleFlush()
+            state.passes = Int.max  // the socket just drained: write what waited at once
             return true
         }
         if flush { flushOnLoop() }
@@ -114,15 +142,23 @@ public final class FrameWriter: Sendable {
     }
 
     private func flushOnLoop() {
-        let (data, waiters) = state.withLock { state -> (ByteBuffer?, [CheckedContinuation<Void, any Error>]) in
+        let (data, waiters, again) = state.withLock { state -> (ByteBuffer?, [CheckedContinuation<Void, any Error>], Bool) in
+            guard state.writable, !state.closed, state.pending.readableBytes > 0 else {
+                state.flushScheduled = false
+                return (nil, [], false)
+            }
+            if shouldWait(&state) { return (nil, [], true) }
             state.flushScheduled = false
-            guard state.writable, !state.closed, state.pending.readableBytes > 0 else { return (nil, []) }
             let data = state.pending
             // A fresh buffer sized like the last batch: the old one now belongs to NIO until written.
             state.pending = channel.allocator.buffer(capacity: min(max(data.readableBytes, 4096), 1 << 20))
             let waiters = Array(state.waiters.values)
             state.waiters = [:]
-            return (data, waiters)
+            return (data, waiters, false)
+        }
+        if again {
+            channel.eventLoop.execute { self.flushOnLoop() }
+            return
         }
         if let data {
             channel.writeAndFlush(data, promise: nil)
@@ -130,8 +166,26 @@ public final class FrameWriter: Sendable {
         for waiter in waiters { waiter.resume() }
     }
 
+    /// Whether the scheduled flush goes back to the end of the loop's queue: while jobs of the calls'
+    /// executor are queued (they may add the rest of a burst), never past the policy's passes, delay
+    /// or size.
+    private func shouldWait(_ state: inout State) -> Bool {
+        guard let executor, executor.hasQueuedJobs, state.passes < coalescing.maxPasses,
+            state.pending.readableBytes < coalescing.maxBytes,
+            FrameWriter.nowNanos() &- state.scheduledAt < maxDelayNanos
+        else { return false }
+        state.passes += 1
+        return true
+    }
+
+    /// Monotonic nanoseconds (CLOCK_MONOTONIC through the vDSO, ~20 ns).
+    static func nowNanos() -> UInt64 {
+        UInt64(NIODeadline.now().uptimeNanoseconds)
+    }
+
     static let closedError = ChannelError.ioOnClosedChannel
 }
+
 
 /// Reports the channel's writability to a ``FrameWriter``. Sits last in the pipeline.
 public final class FrameWriterWritabilityHandler: ChannelInboundHandler, RemovableChannelHandler {
@@ -156,3 +210,4 @@ public final class FrameWriterWritabilityHandler: ChannelInboundHandler, Removab
 
 @available(*, unavailable)
 extension FrameWriterWritabilityHandler: Sendable {}
+

@@ -5,6 +5,7 @@ import ChorusHTTPBridge
 import ChorusOrchestrator
 import ChorusProviders
 import ChorusRPCServer
+import ChorusWire
 import GRPCCore
 import GRPCNIOTransportHTTP2
 import Logging
@@ -28,6 +29,10 @@ struct ServeChorus: AsyncParsableCommand {
     @Option(help: "Most concurrent calls per RPC connection.") var maxCallsPerConnection = 100
     @Option(help: "Most concurrent calls through the bridge.") var maxBridgeCalls = 1000
     @Option(help: "Where RPC calls run: event-loop or global-pool (ChorusRPCServer.CallExecutor).") var callExecutor = "event-loop"
+    @Option(help: "Most times a flush (RPC and SSE) waits behind the calls' queued jobs (0: flush on the loop's next pass).")
+    var flushMaxPasses = FlushCoalescing().maxPasses
+    @Option(help: "Longest a flush waits for more output of the same burst, in microseconds.")
+    var flushMaxDelayUs = Int(FlushCoalescing().maxDelay / .microseconds(1))
 
     func run() async throws {
         let logger = Logger(label: "bench.chorus", factory: { _ in SwiftLogNoOpLogHandler() })
@@ -46,11 +51,14 @@ struct ServeChorus: AsyncParsableCommand {
             throw ValidationError("unknown --call-executor '\(callExecutor)'")
         }
         rpc.callExecutor = executor
+        rpc.flushCoalescing.maxPasses = flushMaxPasses
+        rpc.flushCoalescing.maxDelay = .microseconds(flushMaxDelayUs)
         let server = ChorusRPCServer(service: service, configuration: rpc, logger: logger)
         let bridge = http
             ? ChorusHTTPBridge(
                 service: service,
-                configuration: ChorusHTTPBridge.Configuration(host: "127.0.0.1", port: 0, maxConcurrentCalls: maxBridgeCalls),
+                configuration: ChorusHTTPBridge.Configuration(
+                    host: "127.0.0.1", port: 0, maxConcurrentCalls: maxBridgeCalls, flushCoalescing: rpc.flushCoalescing),
                 logger: logger
             )
             : nil

@@ -1,0 +1,113 @@
+import ChorusWire
+import NIOCore
+import NIOEmbedded
+import Synchronization
+import Testing
+
+/// `FrameWriter`'s flush coalescing: frames written by successive jobs of the calls' executor leave
+/// in one write, within the policy's bounds. Each `writeAndFlush` of the writer is one outbound
+/// buffer of the testing channel, so the buffers read back are the writes a socket would see.
+@Suite("FrameWriter flush coalescing", .timeLimit(.minutes(1)))
+struct FrameWriterTests {
+    /// No wall-clock bound in these tests: the testing loop runs jobs only when told to.
+    static let patient = FlushCoalescing(maxPasses: 16, maxDelay: .seconds(3_600), maxBytes: 64 * 1024)
+
+    @Test("frames from a task that hops through the executor between writes go out in one write")
+    func burstOfJobsIsOneWrite() async throws {
+        let (channel, executor) = try await Self.channel()
+        let writer = FrameWriter(channel: channel, executor: executor, coalescing: Self.patient)
+        await Self.writeInJobs(writer, executor: executor, frames: 4, loop: channel.testingEventLoop)
+
+        let writes = try await Self.outboundWrites(channel)
+        #expect(writes == [4 * 10], "expected the four 10-byte frames in one write, got writes of \(writes) bytes")
+    }
+
+    @Test("without coalescing (or without an executor) each job's frame is its own write")
+    func immediatePolicyWritesPerJob() async throws {
+        let (channel, executor) = try await Self.channel()
+        let writer = FrameWriter(channel: channel, executor: executor, coalescing: .immediate)
+        await Self.writeInJobs(writer, executor: executor, frames: 3, loop: channel.testingEventLoop)
+        #expect(try await Self.outboundWrites(channel) == [10, 10, 10])
+
+        let (other, otherExecutor) = try await Self.channel()
+        let unaware = FrameWriter(channel: other, coalescing: Self.patient)
+        await Self.writeInJobs(unaware, executor: otherExecutor, frames: 3, loop: other.testingEventLoop)
+        #expect(try await Self.outboundWrites(other) == [10, 10, 10])
+    }
+
+    @Test("a flush waits behind queued jobs at most maxPasses times")
+    func passesAreBounded() async throws {
+        let (channel, executor) = try await Self.channel()
+        var policy = Self.patient
+        policy.maxPasses = 1
+        let writer = FrameWriter(channel: channel, executor: executor, coalescing: policy)
+        await Self.writeInJobs(writer, executor: executor, frames: 4, loop: channel.testingEventLoop)
+
+        let writes = try await Self.outboundWrites(channel)
+        #expect(writes.reduce(0, +) == 40)
+        #expect(writes.count > 1, "one pass cannot cover four jobs: \(writes)")
+    }
+
+    @Test("a flush does not wait once maxBytes are buffered")
+    func bytesAreBounded() async throws {
+        let (channel, executor) = try await Self.channel()
+        var policy = Self.patient
+        policy.maxBytes = 10
+        let writer = FrameWriter(channel: channel, executor: executor, coalescing: policy)
+        await Self.writeInJobs(writer, executor: executor, frames: 3, loop: channel.testingEventLoop)
+        #expect(try await Self.outboundWrites(channel) == [10, 10, 10])
+    }
+
+    @Test("a lone frame with nothing queued behind it is written on the loop's next pass")
+    func loneFrameIsNotHeld() async throws {
+        let (channel, executor) = try await Self.channel()
+        let writer = FrameWriter(channel: channel, executor: executor, coalescing: Self.patient)
+        writer.write { Self.frame(into: &$0, streamID: 1) }
+        await channel.testingEventLoop.run()
+        #expect(try await Self.outboundWrites(channel) == [10])
+        #expect(!executor.hasQueuedJobs)
+    }
+
+    // MARK: - Helpers
+
+    static func channel() async throws -> (NIOAsyncTestingChannel, EventLoopTaskExecutor) {
+        let channel = NIOAsyncTestingChannel()
+        try await channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 1)).get()
+        return (channel, EventLoopTaskExecutor(eventLoop: channel.testingEventLoop))
+    }
+
+    /// A task on `executor` writes `frames` frames with a `Task.yield()` (a trip through the loop's
+    /// queue, as when another task resumes) between them; the loop runs until the task is done.
+    static func writeInJobs(
+        _ writer: FrameWriter, executor: EventLoopTaskExecutor, frames: Int, loop: NIOAsyncTestingEventLoop
+    ) async {
+        let done = Mutex(false)
+        let task = Task(executorPreference: executor) {
+            for index in 0..<frames {
+                if index > 0 { await Task.yield() }
+                writer.write { Self.frame(into: &$0, streamID: UInt32(2 * index + 1)) }
+            }
+            done.withLock { $0 = true }
+        }
+        // The task's jobs (and the writer's flushes) run only inside `run()`, on the loop's queue in
+        // the order they were enqueued, exactly as on an event loop thread.
+        while !done.withLock({ $0 }) {
+            await loop.run()
+            try? await Task.sleep(for: .milliseconds(1))
+        }
+        await loop.run()
+        await task.value
+    }
+
+    /// A PING frame with no payload: just the 10-byte header.
+    static func frame(into buffer: inout ByteBuffer, streamID: UInt32) {
+        buffer.writeFrame(type: .ping, streamID: streamID) { _ in }
+    }
+
+    /// The sizes of the buffers the writer handed to the channel, in order.
+    static func outboundWrites(_ channel: NIOAsyncTestingChannel) async throws -> [Int] {
+        var sizes: [Int] = []
+        while let buffer = try await channel.readOutbound(as: ByteBuffer.self) { sizes.append(buffer.readableBytes) }
+        return sizes
+    }
+}
