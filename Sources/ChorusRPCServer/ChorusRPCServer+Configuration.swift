@@ -4,8 +4,8 @@ extension ChorusRPCServer {
     /// Where a connection's calls (and the models they run) execute.
     public enum CallExecutor: String, Sendable, CaseIterable {
         /// On the connection's event loop (see ``ChorusWire/EventLoopTaskExecutor``): no thread hop
-        /// between producing an event and writing it, and one write per loop turn for every event
-        /// produced in it. Least CPU per event. Calls of connections that share a loop share its
+        /// between producing an event and writing it, and one write per burst of events (see
+        /// ``Configuration/flushCoalescing``). Least CPU per event. Calls of connections that share a loop share its
         /// thread, so one call's CPU-heavy work delays the others' I/O on that loop, and a loop
         /// that is handed work faster than it can run it (the machine is overloaded) reads its
         /// sockets only between bursts: new calls and CANCEL frames wait behind running calls.

@@ -14,66 +14,85 @@ struct FrameWriterTests {
 
     @Test("frames from a task that hops through the executor between writes go out in one write")
     func burstOfJobsIsOneWrite() async throws {
-        let (channel, executor) = try await Self.channel()
-        let writer = FrameWriter(channel: channel, executor: executor, coalescing: Self.patient)
-        await Self.writeInJobs(writer, executor: executor, frames: 4, loop: channel.testingEventLoop)
+        try await Self.withChannel { channel, executor in
+            let writer = FrameWriter(channel: channel, executor: executor, coalescing: Self.patient)
+            await Self.writeInJobs(writer, executor: executor, frames: 4, loop: channel.testingEventLoop)
 
-        let writes = try await Self.outboundWrites(channel)
-        #expect(writes == [4 * 10], "expected the four 10-byte frames in one write, got writes of \(writes) bytes")
+            let writes = try await Self.outboundWrites(channel)
+            #expect(writes == [4 * 10], "expected the four 10-byte frames in one write, got writes of \(writes) bytes")
+        }
     }
 
     @Test("without coalescing (or without an executor) each job's frame is its own write")
     func immediatePolicyWritesPerJob() async throws {
-        let (channel, executor) = try await Self.channel()
-        let writer = FrameWriter(channel: channel, executor: executor, coalescing: .immediate)
-        await Self.writeInJobs(writer, executor: executor, frames: 3, loop: channel.testingEventLoop)
-        #expect(try await Self.outboundWrites(channel) == [10, 10, 10])
-
-        let (other, otherExecutor) = try await Self.channel()
-        let unaware = FrameWriter(channel: other, coalescing: Self.patient)
-        await Self.writeInJobs(unaware, executor: otherExecutor, frames: 3, loop: other.testingEventLoop)
-        #expect(try await Self.outboundWrites(other) == [10, 10, 10])
+        try await Self.withChannel { channel, executor in
+            let writer = FrameWriter(channel: channel, executor: executor, coalescing: .immediate)
+            await Self.writeInJobs(writer, executor: executor, frames: 3, loop: channel.testingEventLoop)
+            let writes = try await Self.outboundWrites(channel)
+            #expect(writes == [10, 10, 10])
+        }
+        try await Self.withChannel { other, otherExecutor in
+            let unaware = FrameWriter(channel: other, coalescing: Self.patient)
+            await Self.writeInJobs(unaware, executor: otherExecutor, frames: 3, loop: other.testingEventLoop)
+            let writes = try await Self.outboundWrites(other)
+            #expect(writes == [10, 10, 10])
+        }
     }
 
     @Test("a flush waits behind queued jobs at most maxPasses times")
     func passesAreBounded() async throws {
-        let (channel, executor) = try await Self.channel()
-        var policy = Self.patient
-        policy.maxPasses = 1
-        let writer = FrameWriter(channel: channel, executor: executor, coalescing: policy)
-        await Self.writeInJobs(writer, executor: executor, frames: 4, loop: channel.testingEventLoop)
+        try await Self.withChannel { channel, executor in
+            var policy = Self.patient
+            policy.maxPasses = 1
+            let writer = FrameWriter(channel: channel, executor: executor, coalescing: policy)
+            await Self.writeInJobs(writer, executor: executor, frames: 4, loop: channel.testingEventLoop)
 
-        let writes = try await Self.outboundWrites(channel)
-        #expect(writes.reduce(0, +) == 40)
-        #expect(writes.count > 1, "one pass cannot cover four jobs: \(writes)")
+            let writes = try await Self.outboundWrites(channel)
+            #expect(writes.reduce(0, +) == 40)
+            #expect(writes.count > 1, "one pass cannot cover four jobs: \(writes)")
+        }
     }
 
     @Test("a flush does not wait once maxBytes are buffered")
     func bytesAreBounded() async throws {
-        let (channel, executor) = try await Self.channel()
-        var policy = Self.patient
-        policy.maxBytes = 10
-        let writer = FrameWriter(channel: channel, executor: executor, coalescing: policy)
-        await Self.writeInJobs(writer, executor: executor, frames: 3, loop: channel.testingEventLoop)
-        #expect(try await Self.outboundWrites(channel) == [10, 10, 10])
+        try await Self.withChannel { channel, executor in
+            var policy = Self.patient
+            policy.maxBytes = 10
+            let writer = FrameWriter(channel: channel, executor: executor, coalescing: policy)
+            await Self.writeInJobs(writer, executor: executor, frames: 3, loop: channel.testingEventLoop)
+            let writes = try await Self.outboundWrites(channel)
+            #expect(writes == [10, 10, 10])
+        }
     }
 
     @Test("a lone frame with nothing queued behind it is written on the loop's next pass")
     func loneFrameIsNotHeld() async throws {
-        let (channel, executor) = try await Self.channel()
-        let writer = FrameWriter(channel: channel, executor: executor, coalescing: Self.patient)
-        writer.write { Self.frame(into: &$0, streamID: 1) }
-        await channel.testingEventLoop.run()
-        #expect(try await Self.outboundWrites(channel) == [10])
-        #expect(!executor.hasQueuedJobs)
+        try await Self.withChannel { channel, executor in
+            let writer = FrameWriter(channel: channel, executor: executor, coalescing: Self.patient)
+            writer.write { Self.frame(into: &$0, streamID: 1) }
+            await channel.testingEventLoop.run()
+            let writes = try await Self.outboundWrites(channel)
+            #expect(writes == [10])
+            #expect(!executor.hasQueuedJobs)
+        }
     }
 
     // MARK: - Helpers
 
-    static func channel() async throws -> (NIOAsyncTestingChannel, EventLoopTaskExecutor) {
+    /// A connected testing channel and an executor on its loop; the channel is closed afterwards
+    /// (an open one keeps its pipeline alive, which LeakSanitizer reports).
+    static func withChannel(
+        _ body: (NIOAsyncTestingChannel, EventLoopTaskExecutor) async throws -> Void
+    ) async throws {
         let channel = NIOAsyncTestingChannel()
         try await channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 1)).get()
-        return (channel, EventLoopTaskExecutor(eventLoop: channel.testingEventLoop))
+        do {
+            try await body(channel, EventLoopTaskExecutor(eventLoop: channel.testingEventLoop))
+        } catch {
+            _ = try? await channel.finish()
+            throw error
+        }
+        _ = try await channel.finish()
     }
 
     /// A task on `executor` writes `frames` frames with a `Task.yield()` (a trip through the loop's

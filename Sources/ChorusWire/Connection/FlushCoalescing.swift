@@ -38,6 +38,11 @@ public struct FlushCoalescing: Sendable, Hashable {
         guard seconds >= 0, attoseconds >= 0 else { return 0 }
         return UInt64(seconds) * 1_000_000_000 + UInt64(attoseconds / 1_000_000_000)
     }
+
+    /// Monotonic nanoseconds (CLOCK_MONOTONIC through the vDSO, a few tens of nanoseconds).
+    static func nowNanos() -> UInt64 {
+        NIODeadline.now().uptimeNanoseconds
+    }
 }
 
 extension EventLoopTaskExecutor {
@@ -47,12 +52,10 @@ extension EventLoopTaskExecutor {
     /// `Task.yield()`, which puts it back at the end of the loop's queue).
     public func letQueuedJobsRun(_ coalescing: FlushCoalescing) async {
         guard hasQueuedJobs, coalescing.maxPasses > 0 else { return }
-        let started = NIODeadline.now().uptimeNanoseconds
+        let started = FlushCoalescing.nowNanos()
         let maxDelay = coalescing.maxDelayNanos
         var passes = 0
-        while hasQueuedJobs, passes < coalescing.maxPasses,
-            NIODeadline.now().uptimeNanoseconds &- started < maxDelay
-        {
+        while hasQueuedJobs, passes < coalescing.maxPasses, FlushCoalescing.nowNanos() &- started < maxDelay {
             await Task.yield()
             passes += 1
         }

@@ -30,7 +30,7 @@ public final class FrameWriter: Sendable {
         var flushScheduled = false
         /// Times the scheduled flush has gone back behind queued jobs.
         var passes = 0
-        /// When the flush was scheduled (see `nowNanos`).
+        /// When the flush was scheduled (`FlushCoalescing.nowNanos`).
         var scheduledAt: UInt64 = 0
         var writable = true
         var closed = false
@@ -40,7 +40,7 @@ public final class FrameWriter: Sendable {
         mutating func scheduleFlush() {
             flushScheduled = true
             passes = 0
-            scheduledAt = FrameWriter.nowNanos()
+            scheduledAt = FlushCoalescing.nowNanos()
         }
     }
 
@@ -52,14 +52,18 @@ public final class FrameWriter: Sendable {
     /// The executor this connection's calls run on; its queued jobs may add frames to a burst.
     private let executor: EventLoopTaskExecutor?
     private let coalescing: FlushCoalescing
-    private let maxDelayNanos: UInt64
 
-    public init(channel: any Channel, highWatermark: Int = 256 * 1024, executor: EventLoopTaskExecutor? = nil, coalescing: FlushCoalescing = .init()) {
+    /// - Parameters:
+    ///   - executor: The executor the connection's calls run on (nil: flush on the loop's next pass).
+    ///   - coalescing: How long a flush may wait behind `executor`'s queued jobs.
+    public init(
+        channel: any Channel, highWatermark: Int = 256 * 1024, executor: EventLoopTaskExecutor? = nil,
+        coalescing: FlushCoalescing = .init()
+    ) {
         self.channel = channel
         self.highWatermark = highWatermark
         self.executor = executor
         self.coalescing = coalescing
-        self.maxDelayNanos = coalescing.maxDelayNanos
         self.state = Mutex(State(pending: channel.allocator.buffer(capacity: 16 * 1024)))
     }
 
@@ -172,20 +176,14 @@ public final class FrameWriter: Sendable {
     private func shouldWait(_ state: inout State) -> Bool {
         guard let executor, executor.hasQueuedJobs, state.passes < coalescing.maxPasses,
             state.pending.readableBytes < coalescing.maxBytes,
-            FrameWriter.nowNanos() &- state.scheduledAt < maxDelayNanos
+            FlushCoalescing.nowNanos() &- state.scheduledAt < coalescing.maxDelayNanos
         else { return false }
         state.passes += 1
         return true
     }
 
-    /// Monotonic nanoseconds (CLOCK_MONOTONIC through the vDSO, ~20 ns).
-    static func nowNanos() -> UInt64 {
-        UInt64(NIODeadline.now().uptimeNanoseconds)
-    }
-
     static let closedError = ChannelError.ioOnClosedChannel
 }
-
 
 /// Reports the channel's writability to a ``FrameWriter``. Sits last in the pipeline.
 public final class FrameWriterWritabilityHandler: ChannelInboundHandler, RemovableChannelHandler {
@@ -210,4 +208,3 @@ public final class FrameWriterWritabilityHandler: ChannelInboundHandler, Removab
 
 @available(*, unavailable)
 extension FrameWriterWritabilityHandler: Sendable {}
-
