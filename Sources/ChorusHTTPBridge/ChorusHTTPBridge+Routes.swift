@@ -74,7 +74,7 @@ extension ChorusHTTPBridge {
             lastEventID = nil
         }
         let call: BridgeCall
-        if let lastEventID, let requestID = analyzeRequest.requestID {
+        if lastEventID != nil, let requestID = analyzeRequest.requestID {
             // Resume: attach to the running or recently finished call; no model runs again.
             guard let existing = registry.find(requestID) else {
                 throw BridgeError(.notFound, .notFound, "no call with request_id '\(requestID)' is running or recently finished; start a new call")

@@ -1,6 +1,6 @@
 public import ChorusCore
 import HTTPTypes
-public import Hummingbird
+import Hummingbird
 import HummingbirdCore
 public import Logging
 public import NIOCore
