@@ -14,55 +14,30 @@ struct FrameWriterTests {
 
     @Test("frames from a task that hops through the executor between writes go out in one write")
     func burstOfJobsIsOneWrite() async throws {
-        try await Self.withChannel { channel, executor in
-            let writer = FrameWriter(channel: channel, executor: executor, coalescing: Self.patient)
-            await Self.writeInJobs(writer, executor: executor, frames: 4, loop: channel.testingEventLoop)
-
-            let writes = try await Self.outboundWrites(channel)
-            #expect(writes == [4 * 10], "expected the four 10-byte frames in one write, got writes of \(writes) bytes")
-        }
+        let writes = try await Self.writes(frames: 4, coalescing: Self.patient)
+        #expect(writes == [4 * 10], "expected the four 10-byte frames in one write, got writes of \(writes) bytes")
     }
 
     @Test("without coalescing (or without an executor) each job's frame is its own write")
     func immediatePolicyWritesPerJob() async throws {
-        try await Self.withChannel { channel, executor in
-            let writer = FrameWriter(channel: channel, executor: executor, coalescing: .immediate)
-            await Self.writeInJobs(writer, executor: executor, frames: 3, loop: channel.testingEventLoop)
-            let writes = try await Self.outboundWrites(channel)
-            #expect(writes == [10, 10, 10])
-        }
-        try await Self.withChannel { other, otherExecutor in
-            let unaware = FrameWriter(channel: other, coalescing: Self.patient)
-            await Self.writeInJobs(unaware, executor: otherExecutor, frames: 3, loop: other.testingEventLoop)
-            let writes = try await Self.outboundWrites(other)
-            #expect(writes == [10, 10, 10])
-        }
+        #expect(try await Self.writes(frames: 3, coalescing: .immediate) == [10, 10, 10])
+        #expect(try await Self.writes(frames: 3, coalescing: Self.patient, writerKnowsExecutor: false) == [10, 10, 10])
     }
 
     @Test("a flush waits behind queued jobs at most maxPasses times")
     func passesAreBounded() async throws {
-        try await Self.withChannel { channel, executor in
-            var policy = Self.patient
-            policy.maxPasses = 1
-            let writer = FrameWriter(channel: channel, executor: executor, coalescing: policy)
-            await Self.writeInJobs(writer, executor: executor, frames: 4, loop: channel.testingEventLoop)
-
-            let writes = try await Self.outboundWrites(channel)
-            #expect(writes.reduce(0, +) == 40)
-            #expect(writes.count > 1, "one pass cannot cover four jobs: \(writes)")
-        }
+        var policy = Self.patient
+        policy.maxPasses = 1
+        let writes = try await Self.writes(frames: 4, coalescing: policy)
+        #expect(writes.reduce(0, +) == 40)
+        #expect(writes.count > 1, "one pass cannot cover four jobs: \(writes)")
     }
 
     @Test("a flush does not wait once maxBytes are buffered")
     func bytesAreBounded() async throws {
-        try await Self.withChannel { channel, executor in
-            var policy = Self.patient
-            policy.maxBytes = 10
-            let writer = FrameWriter(channel: channel, executor: executor, coalescing: policy)
-            await Self.writeInJobs(writer, executor: executor, frames: 3, loop: channel.testingEventLoop)
-            let writes = try await Self.outboundWrites(channel)
-            #expect(writes == [10, 10, 10])
-        }
+        var policy = Self.patient
+        policy.maxBytes = 10
+        #expect(try await Self.writes(frames: 3, coalescing: policy) == [10, 10, 10])
     }
 
     @Test("a lone frame with nothing queued behind it is written on the loop's next pass")
@@ -78,6 +53,18 @@ struct FrameWriterTests {
     }
 
     // MARK: - Helpers
+
+    /// The writes a writer makes for `frames` frames written by one task with a trip through the
+    /// loop's queue between them (see ``writeInJobs(_:executor:frames:loop:)``).
+    static func writes(frames: Int, coalescing: FlushCoalescing, writerKnowsExecutor: Bool = true) async throws -> [Int] {
+        var writes: [Int] = []
+        try await withChannel { channel, executor in
+            let writer = FrameWriter(channel: channel, executor: writerKnowsExecutor ? executor : nil, coalescing: coalescing)
+            await writeInJobs(writer, executor: executor, frames: frames, loop: channel.testingEventLoop)
+            writes = try await outboundWrites(channel)
+        }
+        return writes
+    }
 
     /// A connected testing channel and an executor on its loop; the channel is closed afterwards
     /// (an open one keeps its pipeline alive, which LeakSanitizer reports).
