@@ -25,8 +25,6 @@ final class BridgeCallRegistry: Sendable {
     private let state = Mutex(State())
     /// One per event loop of the server's group, keyed by the loop's identity.
     private let lanes: [ObjectIdentifier: Lane]
-    /// For a call whose loop has no lane (not one of the group's loops): still run, one hop away.
-    private let fallbackLane: Lane
 
     private struct Lane: Sendable {
         var executor: EventLoopTaskExecutor
@@ -53,9 +51,6 @@ final class BridgeCallRegistry: Sendable {
             lanes[ObjectIdentifier(loop)] = Lane(
                 executor: EventLoopTaskExecutor(eventLoop: loop), jobs: jobs, continuation: continuation)
         }
-        let (jobs, continuation) = AsyncStream<Job>.makeStream()
-        self.fallbackLane = Lane(
-            executor: EventLoopTaskExecutor(eventLoop: eventLoopGroup.next()), jobs: jobs, continuation: continuation)
         self.lanes = lanes
     }
 
@@ -64,7 +59,7 @@ final class BridgeCallRegistry: Sendable {
         await withDiscardingTaskGroup { group in
             group.addTask { await self.evictLoop() }
             await withDiscardingTaskGroup { lanes in
-                for lane in Array(self.lanes.values) + [fallbackLane] {
+                for lane in self.lanes.values {
                     lanes.addTask(executorPreference: lane.executor) { await self.run(lane) }
                 }
             }
@@ -90,7 +85,6 @@ final class BridgeCallRegistry: Sendable {
 
     func stop() {
         for lane in lanes.values { lane.continuation.finish() }
-        fallbackLane.continuation.finish()
     }
 
     /// Starts a call, preferring `executor` for it (the requesting connection's event loop).
@@ -118,7 +112,8 @@ final class BridgeCallRegistry: Sendable {
             state.calls[requestID] = call
             state.running += 1
         }
-        let lane = lanes[ObjectIdentifier(executor.eventLoop)] ?? fallbackLane
+        // A loop outside the group (not expected) still works through any lane, one hop away.
+        let lane = lanes[ObjectIdentifier(executor.eventLoop)] ?? lanes.values.first!
         lane.continuation.yield(Job(call: call, context: context, executor: executor))
         return call
     }
@@ -144,10 +139,14 @@ final class BridgeCallRegistry: Sendable {
     private func execute(_ call: BridgeCall, context: CallContext) async {
         await withTaskGroup(of: Void.self) { group in
             group.addTask {
+                // The call's slot is released before its outcome is published: a client told 400
+                // (or [DONE]) may start its next call at once, and must not find the slot still taken.
                 do {
                     try await self.service.analyze(call.request, context: context, sink: call)
+                    self.releaseSlot()
                     call.finish(.completed)
                 } catch {
+                    self.releaseSlot()
                     let reason = call.isFinished ? nil : ChorusError(from: error)
                     if let reason { call.finish(.failed(reason)) }
                 }
@@ -174,6 +173,9 @@ final class BridgeCallRegistry: Sendable {
             await group.next()
             group.cancelAll()
         }
+    }
+
+    private func releaseSlot() {
         state.withLock { $0.running -= 1 }
     }
 
