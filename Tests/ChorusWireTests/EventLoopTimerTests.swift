@@ -48,6 +48,50 @@ struct EventLoopTimerTests {
         await #expect(throws: CancellationError.self) { try await sleeping.value }
     }
 
+    @Test("timers of one loop share its ticker; tick sleeps wake on time and end at once when cancelled")
+    func loopTicker() async throws {
+        let loop = Self.group.next()
+        let other = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        let timer = EventLoopTimer(eventLoop: loop)
+        #expect(timer.ticker != nil)
+        #expect(timer.ticker === EventLoopTimer(eventLoop: loop).ticker)
+        #expect(timer.ticker !== EventLoopTimer(eventLoop: other.next()).ticker)
+        try await other.shutdownGracefully()
+
+        try await CallTimers.$current.withValue(timer) {
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for index in 0..<200 {
+                    group.addTask {
+                        let delay = Duration.milliseconds(1 + index % 25)
+                        let started = ContinuousClock.now
+                        try await CallTimers.tickSleep(for: delay)
+                        let slept = ContinuousClock.now - started
+                        #expect(slept >= delay, "woke after \(slept), asked for \(delay)")
+                    }
+                }
+                try await group.waitForAll()
+            }
+            let sleeping = Task { try await CallTimers.tickSleep(for: .seconds(3_600)) }
+            try await Task.sleep(for: .milliseconds(20))
+            let cancelledAt = ContinuousClock.now
+            sleeping.cancel()
+            await #expect(throws: CancellationError.self) { try await sleeping.value }
+            #expect(ContinuousClock.now - cancelledAt < .milliseconds(500))
+        }
+    }
+
+    @Test("tick sleepers of an event loop that shuts down end with CancellationError instead of hanging")
+    func loopTickerShutdown() async throws {
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        let timer = EventLoopTimer(eventLoop: group.next())
+        let sleeping = Task {
+            try await CallTimers.$current.withValue(timer) { try await CallTimers.tickSleep(for: .seconds(3_600)) }
+        }
+        try await Task.sleep(for: .milliseconds(20))
+        try await group.shutdownGracefully()
+        await #expect(throws: CancellationError.self) { try await sleeping.value }
+    }
+
     @Test("CallTimers.sleep uses the installed timer, in child tasks too, and Task.sleep without one")
     func installedTimer() async throws {
         let recorder = RecordingTimer()

@@ -16,6 +16,14 @@ public protocol CallTimer: Sendable {
     /// Suspends until `deadline` (returning at once if it passed); throws `CancellationError`
     /// promptly when the task is cancelled, like `Task.sleep`.
     func sleep(until deadline: ContinuousClock.Instant) async throws
+
+    /// The ticker that paces sleeps on behalf of the call (``CallTimers/tickSleep(for:)``); nil
+    /// means ``Ticker/shared``.
+    var ticker: Ticker? { get }
+}
+
+extension CallTimer {
+    public var ticker: Ticker? { nil }
 }
 
 /// The current task's ``CallTimer``, and sleeping on it.
@@ -34,5 +42,18 @@ public enum CallTimers {
 
     public static func sleep(for duration: Duration) async throws {
         try await sleep(until: .now + duration)
+    }
+
+    /// Sleeps for at least `duration`, rounded up to the next millisecond tick of the current
+    /// timer's ``CallTimer/ticker`` (or ``Ticker/shared``): for pacing a stream, where thousands of
+    /// sleepers share one timer per tick, not for deadlines.
+    public static func tickSleep(for duration: Duration) async throws {
+        try await (current?.ticker ?? Ticker.shared).sleep(until: .now + duration)
+    }
+
+    /// Runs `body` with a pacer on the current timer's ``CallTimer/ticker`` (or ``Ticker/shared``):
+    /// ``tickSleep(for:)`` for a whole stream of sleeps, with one cancellation handler for all.
+    public static func withPacer<R>(_ body: (Ticker.Pacer) async throws -> R) async throws -> R {
+        try await (current?.ticker ?? Ticker.shared).withPacer(body)
     }
 }

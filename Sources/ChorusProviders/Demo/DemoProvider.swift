@@ -5,7 +5,8 @@ public import ChorusCore
 ///
 /// The answer depends only on the model name and the query (directives removed): a stable FNV-1a hash
 /// of both seeds the generator, so the same question gets the same answer in every process. Delays
-/// wait on the shared ``DemoTicker`` (millisecond ticks); cancellation stops the provider at once.
+/// wait on the call's ``ChorusCore/Ticker`` (millisecond ticks, ``ChorusCore/CallTimers/tickSleep(for:)``);
+/// cancellation stops the provider at once.
 ///
 /// Misbehaviour comes from the ``DemoProfile`` (``DemoProfile/failure``, ``DemoProfile/stallAfterChunks``,
 /// ``DemoProfile/cutoffAfterChunks``) or from directives in the query, which win over the profile; see
@@ -46,28 +47,27 @@ public struct DemoProvider: ModelProvider {
     }
 
     private func stream(_ script: DemoScript, to output: ModelOutputWriter) async throws -> ModelCompletion {
-        try await DemoProvider.pause(script.firstChunkDelay)
-        for index in 0...script.chunks.count {
-            // Switches are checked before writing chunk `index`, i.e. after `index` chunks were written.
-            if let failure = script.failure, failure.afterChunks == index { throw failure.error }
-            if script.cutoffAfterChunks == index { throw ChorusError(.unavailable, DemoProvider.cutoffMessage) }
-            if script.stallAfterChunks == index {
-                // Hang like a stuck upstream connection; only cancellation gets us out.
-                while true { try await Task.sleep(for: .seconds(3_600)) }
+        // One timer per millisecond tick for every demo stream of the call's event loop (or of the
+        // process), not one Task.sleep each, and one cancellation handler per stream: see Ticker.
+        try await CallTimers.withPacer { pacer in
+            try await pacer.sleep(until: .now + script.firstChunkDelay)
+            for index in 0...script.chunks.count {
+                // Switches are checked before writing chunk `index`, i.e. after `index` chunks were written.
+                if let failure = script.failure, failure.afterChunks == index { throw failure.error }
+                if script.cutoffAfterChunks == index { throw ChorusError(.unavailable, DemoProvider.cutoffMessage) }
+                if script.stallAfterChunks == index {
+                    // Hang like a stuck upstream connection; only cancellation gets us out.
+                    while true { try await Task.sleep(for: .seconds(3_600)) }
+                }
+                guard index < script.chunks.count else { break }
+                if index > 0 { try await pacer.sleep(until: .now + script.chunkInterval) }
+                try await output.write(script.chunks[index])
             }
-            guard index < script.chunks.count else { break }
-            if index > 0 { try await DemoProvider.pause(script.chunkInterval) }
-            try await output.write(script.chunks[index])
         }
         return ModelCompletion(
             finishReason: script.truncated ? "length" : "stop",
             outputTokens: DemoScript.tokens(forWords: script.wordCount)
         )
-    }
-
-    private static func pause(_ delay: Duration) async throws {
-        // One shared timer for every demo stream (see DemoTicker), not one Task.sleep each.
-        try await DemoTicker.shared.sleep(for: delay)
     }
 }
 

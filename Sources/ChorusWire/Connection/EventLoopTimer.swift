@@ -12,9 +12,13 @@ import Synchronization
 /// ```
 public struct EventLoopTimer: CallTimer {
     public let eventLoop: any EventLoop
+    /// The loop's ticker, shared by every call on the loop: a due tick resumes its sleepers on
+    /// the loop's own thread (see ``ChorusCore/Ticker``).
+    public let ticker: Ticker?
 
     public init(eventLoop: any EventLoop) {
         self.eventLoop = eventLoop
+        self.ticker = LoopTickers.ticker(for: eventLoop)
     }
 
     public func sleep(until deadline: ContinuousClock.Instant) async throws {
@@ -85,6 +89,50 @@ public struct EventLoopTimer: CallTimer {
             }
             task?.cancel()
             continuation?.resume(throwing: CancellationError())
+        }
+    }
+}
+
+/// One ``ChorusCore/Ticker`` per event loop, made on first use.
+///
+/// Keyed by the loop's identity; an entry holds its loop weakly (a loop that is gone, whose
+/// identifier a new loop may reuse, gets a new ticker), and the ticker's timer captures the loop
+/// weakly too, so the registry keeps no loop alive.
+enum LoopTickers {
+    private final class Entry: @unchecked Sendable {
+        // Only read and written under `entries`' lock.
+        weak var loop: (any EventLoop)?
+        let ticker: Ticker
+
+        init(loop: any EventLoop, ticker: Ticker) {
+            self.loop = loop
+            self.ticker = ticker
+        }
+    }
+
+    private static let entries = Mutex<[ObjectIdentifier: Entry]>([:])
+
+    static func ticker(for eventLoop: any EventLoop) -> Ticker {
+        let key = ObjectIdentifier(eventLoop)
+        return entries.withLock { entries in
+            if let entry = entries[key], entry.loop === eventLoop { return entry.ticker }
+            // Drop entries of loops that are gone before adding one (test suites make many groups).
+            entries = entries.filter { $0.value.loop != nil }
+            let ticker = Ticker { [weak eventLoop] deadline, fire in
+                guard let eventLoop else { return {} }
+                let delay = deadline - .now
+                let (seconds, attoseconds) = max(delay, .zero).components
+                let task = eventLoop.scheduleTask(in: .nanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)) {
+                    fire(false)
+                }
+                // A loop that shut down never runs the task; its sleepers must not hang.
+                task.futureResult.whenFailure { error in
+                    if case EventLoopError.shutdown = error { fire(true) }
+                }
+                return { task.cancel() }
+            }
+            entries[key] = Entry(loop: eventLoop, ticker: ticker)
+            return ticker
         }
     }
 }
