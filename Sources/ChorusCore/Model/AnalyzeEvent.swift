@@ -16,13 +16,16 @@ public struct AnalyzeEvent: Sendable, Hashable {
         self.payload = payload
     }
 
+    /// The once-per-model and once-per-call cases are `indirect` (boxed): `ModelEnd` alone is 113
+    /// bytes, and the enum is as large as its largest case, so every text chunk (the hot case,
+    /// 32 bytes) was copied as 129 bytes through the emitter, the sinks and the client's iterator.
     public enum Payload: Sendable, Hashable {
         case start(StreamStart)
         case modelStart(ModelStart)
         case textGeneration(TextGeneration)
-        case modelEnd(ModelEnd)
-        case error(ModelError)
-        case complete(StreamComplete)
+        indirect case modelEnd(ModelEnd)
+        indirect case error(ModelError)
+        indirect case complete(StreamComplete)
     }
 
     /// The model the event belongs to, or nil for `start` and `complete`.
