@@ -17,7 +17,9 @@ final class CurlTransfer: @unchecked Sendable {
     private var bufferedBytes = 0
     private var head: HTTPResponseHead?
     private var headWaiter: CheckedContinuation<HTTPResponseHead, any Error>?
-    private var bodyWaiter: CheckedContinuation<[UInt8]?, any Error>?
+    /// Unsafe (no allocation per wait; a streaming answer waits once per upstream chunk): every
+    /// resume first clears it under `lock`, so it is resumed exactly once.
+    private var bodyWaiter: UnsafeContinuation<[UInt8]?, any Error>?
     private var result: Result<Void, any Error>?
     private var cancelled = false
     /// The buffer filled up and the reader has not freed half of it since.
@@ -67,7 +69,7 @@ final class CurlTransfer: @unchecked Sendable {
 
     func nextChunk() async throws -> [UInt8]? {
         try await withTaskCancellationHandler {
-            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<[UInt8]?, any Error>) in
+            try await withUnsafeThrowingContinuation { (continuation: UnsafeContinuation<[UInt8]?, any Error>) in
                 lock.lock()
                 if chunksHead < chunks.count {
                     let chunk = chunks[chunksHead]

@@ -27,7 +27,9 @@ final class BridgeCall: AnalyzeEventSink, Sendable {
 
     struct Subscriber {
         var delivered: UInt64
-        var waiter: CheckedContinuation<Void, Never>?
+        /// Unsafe (no allocation per wait; a client waits once per batch of events): every resume
+        /// first takes it out of the state under the lock, so it is resumed exactly once.
+        var waiter: UnsafeContinuation<Void, Never>?
         /// When this client was last sent something (events or a ping).
         var lastActivity: ContinuousClock.Instant
         var heartbeatDue = false
@@ -84,7 +86,7 @@ final class BridgeCall: AnalyzeEventSink, Sendable {
         event.appendJSON(into: &json)
         buffer.writeBytes(json)
         buffer.writeString("\n\n")
-        let (startWaiters, subscriberWaiters) = state.withLock { state -> ([CheckedContinuation<ChorusError?, Never>], [CheckedContinuation<Void, Never>]) in
+        let (startWaiters, subscriberWaiters) = state.withLock { state -> ([CheckedContinuation<ChorusError?, Never>], [UnsafeContinuation<Void, Never>]) in
             guard state.outcome == nil else { return ([], []) }
             state.log.append((event.seq, buffer))
             state.logBytes += buffer.readableBytes
@@ -130,7 +132,7 @@ final class BridgeCall: AnalyzeEventSink, Sendable {
     /// Records how the call ended and wakes everyone.
     func finish(_ outcome: Outcome) {
         let (startWaiters, subscriberWaiters, producers) = state.withLock { state in
-            guard state.outcome == nil else { return ([CheckedContinuation<ChorusError?, Never>](), [CheckedContinuation<Void, Never>](), [CheckedContinuation<Void, any Error>]()) }
+            guard state.outcome == nil else { return ([CheckedContinuation<ChorusError?, Never>](), [UnsafeContinuation<Void, Never>](), [CheckedContinuation<Void, any Error>]()) }
             state.outcome = outcome
             state.finishedAt = .now
             let startWaiters = state.startWaiters
@@ -247,7 +249,7 @@ final class BridgeCall: AnalyzeEventSink, Sendable {
                 return chunk
             case .wait:
                 await withTaskCancellationHandler {
-                    await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+                    await withUnsafeContinuation { (continuation: UnsafeContinuation<Void, Never>) in
                         let resumeNow = state.withLock { state -> Bool in
                             guard let subscriber = state.subscribers[id] else { return true }
                             if subscriber.delivered < state.lastSeq || state.outcome != nil || subscriber.heartbeatDue || Task.isCancelled {
@@ -291,7 +293,7 @@ final class BridgeCall: AnalyzeEventSink, Sendable {
 
     /// Wakes subscriber `id` to send a heartbeat when it has been sent nothing for `interval`.
     func heartbeatIfQuiet(_ id: UInt64, interval: Duration) {
-        state.withLock { state -> CheckedContinuation<Void, Never>? in
+        state.withLock { state -> UnsafeContinuation<Void, Never>? in
             guard let subscriber = state.subscribers[id], ContinuousClock.now - subscriber.lastActivity >= interval else { return nil }
             state.subscribers[id]?.heartbeatDue = true
             defer { state.subscribers[id]?.waiter = nil }
@@ -309,7 +311,7 @@ final class BridgeCall: AnalyzeEventSink, Sendable {
 
     /// Wakes a waiting subscriber without new data (used when its task is cancelled).
     func wake(_ id: UInt64) {
-        state.withLock { state -> CheckedContinuation<Void, Never>? in
+        state.withLock { state -> UnsafeContinuation<Void, Never>? in
             defer { state.subscribers[id]?.waiter = nil }
             return state.subscribers[id]?.waiter
         }?.resume()
@@ -337,8 +339,8 @@ final class BridgeCall: AnalyzeEventSink, Sendable {
         }
     }
 
-    private func takeSubscriberWaiters(_ state: inout State) -> [CheckedContinuation<Void, Never>] {
-        var waiters: [CheckedContinuation<Void, Never>] = []
+    private func takeSubscriberWaiters(_ state: inout State) -> [UnsafeContinuation<Void, Never>] {
+        var waiters: [UnsafeContinuation<Void, Never>] = []
         for (id, subscriber) in state.subscribers {
             if let waiter = subscriber.waiter {
                 waiters.append(waiter)

@@ -18,7 +18,9 @@ final class ClientCall: Sendable {
     private struct State {
         var messages = CircularBuffer<ByteBuffer>(initialCapacity: 16)
         /// The application waiting for messages or the end; resumed without a value, it re-checks.
-        var consumer: CheckedContinuation<Void, Never>?
+        /// Unsafe (no per-wait allocation, it is taken once per event): every resume takes it out
+        /// under the lock first, so it is resumed exactly once.
+        var consumer: UnsafeContinuation<Void, Never>?
         var end: Result<Void, any Error>?
         var cancelSent = false
         var consumedSinceUpdate = 0
@@ -40,7 +42,7 @@ final class ClientCall: Sendable {
 
     /// Buffers the MESSAGE payloads of one read, in order.
     func receive(_ payloads: [ByteBuffer]) {
-        let consumer = state.withLock { state -> CheckedContinuation<Void, Never>? in
+        let consumer = state.withLock { state -> UnsafeContinuation<Void, Never>? in
             guard state.end == nil else { return nil }
             state.messages.append(contentsOf: payloads)
             defer { state.consumer = nil }
@@ -64,7 +66,7 @@ final class ClientCall: Sendable {
     }
 
     private func complete(_ result: Result<Void, any Error>) {
-        let (consumer, deadline) = state.withLock { state -> (CheckedContinuation<Void, Never>?, Scheduled<Void>?) in
+        let (consumer, deadline) = state.withLock { state -> (UnsafeContinuation<Void, Never>?, Scheduled<Void>?) in
             guard state.end == nil else { return (nil, nil) }
             state.end = result
             defer {
@@ -143,7 +145,7 @@ final class ClientCall: Sendable {
 
     private func waitForMessages() async {
         await withTaskCancellationHandler {
-            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            await withUnsafeContinuation { (continuation: UnsafeContinuation<Void, Never>) in
                 let ready = state.withLock { state -> Bool in
                     if !state.messages.isEmpty || state.end != nil || Task.isCancelled { return true }
                     state.consumer = continuation
