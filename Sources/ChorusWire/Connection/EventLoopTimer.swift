@@ -119,7 +119,11 @@ enum LoopTickers {
             // Drop entries of loops that are gone before adding one (test suites make many groups).
             entries = entries.filter { $0.value.loop != nil }
             let ticker = Ticker { [weak eventLoop] deadline, fire in
-                guard let eventLoop else { return {} }
+                // The loop is gone, and so is any call that ran on it: end its sleepers.
+                guard let eventLoop else {
+                    fire(true)
+                    return {}
+                }
                 let delay = deadline - .now
                 let (seconds, attoseconds) = max(delay, .zero).components
                 let task = eventLoop.scheduleTask(in: .nanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)) {
