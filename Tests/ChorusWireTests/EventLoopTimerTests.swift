@@ -64,14 +64,14 @@ struct EventLoopTimerTests {
                     group.addTask {
                         let delay = Duration.milliseconds(1 + index % 25)
                         let started = ContinuousClock.now
-                        try await CallTimers.tickSleep(for: delay)
+                        try await CallTimers.withPacer { try await $0.sleep(until: started + delay) }
                         let slept = ContinuousClock.now - started
                         #expect(slept >= delay, "woke after \(slept), asked for \(delay)")
                     }
                 }
                 try await group.waitForAll()
             }
-            let sleeping = Task { try await CallTimers.tickSleep(for: .seconds(3_600)) }
+            let sleeping = Task { try await CallTimers.withPacer { try await $0.sleep(until: .now + .seconds(3_600)) } }
             try await Task.sleep(for: .milliseconds(20))
             let cancelledAt = ContinuousClock.now
             sleeping.cancel()
@@ -85,7 +85,7 @@ struct EventLoopTimerTests {
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         let timer = EventLoopTimer(eventLoop: group.next())
         let sleeping = Task {
-            try await CallTimers.$current.withValue(timer) { try await CallTimers.tickSleep(for: .seconds(3_600)) }
+            try await CallTimers.$current.withValue(timer) { try await CallTimers.withPacer { try await $0.sleep(until: .now + .seconds(3_600)) } }
         }
         try await Task.sleep(for: .milliseconds(20))
         try await group.shutdownGracefully()

@@ -17,7 +17,7 @@ public protocol CallTimer: Sendable {
     /// promptly when the task is cancelled, like `Task.sleep`.
     func sleep(until deadline: ContinuousClock.Instant) async throws
 
-    /// The ticker that paces sleeps on behalf of the call (``CallTimers/tickSleep(for:)``); nil
+    /// The ticker that paces sleeps on behalf of the call (``CallTimers/withPacer(_:)``); nil
     /// means ``Ticker/shared``.
     var ticker: Ticker? { get }
 }
@@ -44,15 +44,9 @@ public enum CallTimers {
         try await sleep(until: .now + duration)
     }
 
-    /// Sleeps for at least `duration`, rounded up to the next millisecond tick of the current
-    /// timer's ``CallTimer/ticker`` (or ``Ticker/shared``): for pacing a stream, where thousands of
-    /// sleepers share one timer per tick, not for deadlines.
-    public static func tickSleep(for duration: Duration) async throws {
-        try await (current?.ticker ?? Ticker.shared).sleep(until: .now + duration)
-    }
-
     /// Runs `body` with a pacer on the current timer's ``CallTimer/ticker`` (or ``Ticker/shared``):
-    /// ``tickSleep(for:)`` for a whole stream of sleeps, with one cancellation handler for all.
+    /// sleeps rounded up to the next millisecond tick, for pacing a stream (thousands of sleepers
+    /// share one timer per tick), not for deadlines; one cancellation handler for all of them.
     public static func withPacer<R>(_ body: (Ticker.Pacer) async throws -> R) async throws -> R {
         try await (current?.ticker ?? Ticker.shared).withPacer(body)
     }

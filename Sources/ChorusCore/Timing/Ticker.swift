@@ -16,7 +16,7 @@ import Synchronization
 ///
 /// ```swift
 /// try await Ticker.shared.sleep(until: .now + .milliseconds(20))
-/// try await CallTimers.tickSleep(for: .milliseconds(20))   // the current call's ticker
+/// try await CallTimers.withPacer { try await $0.sleep(until: .now + .milliseconds(20)) }   // the call's ticker
 /// ```
 public final class Ticker: Sendable {
     /// Arms a timer that calls `fire(false)` at (or soon after) `deadline`, or `fire(true)` if it

@@ -5,7 +5,7 @@ public import ChorusCore
 ///
 /// The answer depends only on the model name and the query (directives removed): a stable FNV-1a hash
 /// of both seeds the generator, so the same question gets the same answer in every process. Delays
-/// wait on the call's ``ChorusCore/Ticker`` (millisecond ticks, ``ChorusCore/CallTimers/tickSleep(for:)``);
+/// wait on the call's ``ChorusCore/Ticker`` (millisecond ticks, ``ChorusCore/CallTimers/withPacer(_:)``);
 /// cancellation stops the provider at once.
 ///
 /// Misbehaviour comes from the ``DemoProfile`` (``DemoProfile/failure``, ``DemoProfile/stallAfterChunks``,

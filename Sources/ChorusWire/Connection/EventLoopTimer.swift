@@ -34,9 +34,7 @@ public struct EventLoopTimer: CallTimer {
                     continuation.resume(throwing: CancellationError())
                     return
                 }
-                let (seconds, attoseconds) = delay.components
-                let nanoseconds = seconds * 1_000_000_000 + attoseconds / 1_000_000_000
-                let task = eventLoop.scheduleTask(in: .nanoseconds(nanoseconds)) { sleeper.fire() }
+                let task = eventLoop.scheduleTask(in: TimeAmount(delay)) { sleeper.fire() }
                 // A loop that shut down never runs the task: its future fails instead, and so
                 // does the sleep (after a cancellation this finds nothing left to resume).
                 task.futureResult.whenFailure { _ in sleeper.cancel() }
@@ -124,11 +122,8 @@ enum LoopTickers {
                     fire(true)
                     return {}
                 }
-                let delay = deadline - .now
-                let (seconds, attoseconds) = max(delay, .zero).components
-                let task = eventLoop.scheduleTask(in: .nanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)) {
-                    fire(false)
-                }
+                // A deadline already passed is a task for the loop's next turn.
+                let task = eventLoop.scheduleTask(in: TimeAmount(deadline - .now)) { fire(false) }
                 // A loop that shut down never runs the task; its sleepers must not hang.
                 task.futureResult.whenFailure { error in
                     if case EventLoopError.shutdown = error { fire(true) }
