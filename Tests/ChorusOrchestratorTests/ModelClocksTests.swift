@@ -80,6 +80,61 @@ struct ModelClocksTests {
         #expect(clocks.expiry == .idle(.milliseconds(50)))
     }
 
+    @Test("a preparation (an upload) stops the first-chunk clock, which then resumes with what it had left")
+    func preparationPausesFirstChunk() {
+        var clocks = ModelClocks(limits: limits, started: start)
+        clocks.preparationBegan(at: at(30))
+        // 70 ms of the first-chunk clock are left; while preparing, look again within them.
+        #expect(check(&clocks, 30) == .sleep(until: at(80)))
+        // Long past the 100 ms first-chunk limit, but preparing: once per idle period.
+        #expect(check(&clocks, 500) == .sleep(until: at(550)))
+        clocks.preparationEnded(at: at(600))
+        #expect(clocks.firstChunkDeadline == at(670))
+        #expect(check(&clocks, 600) == .sleep(until: at(650)))
+        #expect(check(&clocks, 650) == .sleep(until: at(670)))
+        #expect(check(&clocks, 670) == .expire(.firstChunk(.milliseconds(100))))
+    }
+
+    @Test("overlapping preparations pause the clock once, from the first start to the last end")
+    func nestedPreparations() {
+        var clocks = ModelClocks(limits: limits, started: start)
+        clocks.preparationBegan(at: at(10))
+        clocks.preparationBegan(at: at(20))
+        clocks.preparationEnded(at: at(200))
+        #expect(check(&clocks, 250) == .sleep(until: at(300)))
+        clocks.preparationEnded(at: at(300))
+        #expect(clocks.firstChunkDeadline == at(390))
+        #expect(arrive(&clocks, 380))
+        #expect(clocks.firstChunkAt == at(380))
+    }
+
+    @Test("a first-chunk clock that ran out before a preparation began stays run out")
+    func preparationTooLate() {
+        var clocks = ModelClocks(limits: limits, started: start)
+        clocks.preparationBegan(at: at(120))
+        #expect(check(&clocks, 130) == .expire(.firstChunk(.milliseconds(100))))
+    }
+
+    @Test("a preparation after the first chunk stops the idle clock, which restarts when it ends")
+    func preparationAfterFirstChunk() {
+        var clocks = ModelClocks(limits: limits, started: start)
+        #expect(arrive(&clocks, 10))
+        clocks.writeFinished(at: at(10))
+        clocks.preparationBegan(at: at(20))
+        #expect(check(&clocks, 500) == .sleep(until: at(550)))
+        clocks.preparationEnded(at: at(600))
+        #expect(check(&clocks, 640) == .sleep(until: at(650)))
+        #expect(check(&clocks, 650) == .expire(.idle(.milliseconds(50))))
+    }
+
+    @Test("the total clock runs through a preparation")
+    func preparationAndTotal() {
+        var clocks = ModelClocks(limits: limits, started: start)
+        clocks.preparationBegan(at: at(10))
+        #expect(check(&clocks, 980) == .sleep(until: at(1_000)))
+        #expect(check(&clocks, 1_000) == .expire(.total(.milliseconds(1_000))))
+    }
+
     @Test(
         "expiry messages name the model and the clock",
         arguments: [

@@ -65,6 +65,53 @@ struct TimeoutTests {
         #expect(events.shapeProblems(models: ["chatty"]) == [])
     }
 
+    @Test("time spent preparing (an upload) does not count towards the first-chunk clock; the first token time includes it")
+    func preparationSkipsFirstChunkClock() async throws {
+        let registry = try makeRegistry([
+            (
+                "uploading", ScriptedProvider(preparation: .milliseconds(300), chunks: ["a", " b"], firstChunkDelay: .milliseconds(20)),
+                .clocks(firstChunk: .milliseconds(100), idle: .milliseconds(100))
+            ),
+        ])
+        let events = try await collect(
+            Orchestrator(registry: registry, logger: silentLogger), AnalyzeRequest(query: "q", models: ["uploading"]))
+        #expect(events.complete?.succeeded == ["uploading"])
+        #expect(events.text(of: "uploading") == "a b")
+        // What the user waited for the first token, upload included.
+        let stats = try #require(events.stats(of: "uploading"))
+        #expect(stats.timeToFirstToken >= .milliseconds(320))
+        #expect(events.shapeProblems(models: ["uploading"]) == [])
+    }
+
+    @Test("after preparing, the first-chunk clock resumes with what it had left")
+    func preparationResumesFirstChunkClock() async throws {
+        // 60 ms of the 100 ms first-chunk clock pass before the preparation, 80 ms after it.
+        let late = PreparingThenWriting(before: .milliseconds(60), preparation: .milliseconds(200), after: .milliseconds(80))
+        let registry = try makeRegistry([("late", late, .clocks(firstChunk: .milliseconds(100), idle: .seconds(10)))])
+        let events = try await collect(
+            Orchestrator(registry: registry, logger: silentLogger), AnalyzeRequest(query: "q", models: ["late"]))
+        #expect(events.error(of: "late")?.message == "late sent no text within 100ms (first-chunk timeout)")
+        #expect(events.text(of: "late") == "")
+    }
+
+    @Test("the total clock runs while a provider prepares")
+    func preparationAndTotalClock() async throws {
+        let registry = try makeRegistry([
+            (
+                "uploading", ScriptedProvider(preparation: .seconds(30), chunks: ["never"]),
+                .clocks(firstChunk: .milliseconds(50), idle: .milliseconds(50), total: .milliseconds(200))
+            ),
+        ])
+        let clock = ContinuousClock()
+        var events: [AnalyzeEvent] = []
+        let elapsed = try await clock.measure {
+            events = try await collect(
+                Orchestrator(registry: registry, logger: silentLogger), AnalyzeRequest(query: "q", models: ["uploading"]))
+        }
+        #expect(events.error(of: "uploading")?.message == "uploading exceeded its total timeout of 200ms")
+        #expect(elapsed < .seconds(10))
+    }
+
     @Test("the request's model timeout overrides the registry's total clock, shorter or longer")
     func requestOverride() async throws {
         let steps = Array(repeating: " word", count: 30)
@@ -148,5 +195,21 @@ struct TimeoutTests {
             Orchestrator(registry: registry, logger: silentLogger), AnalyzeRequest(query: "q", models: ["m"]),
             context: context)
         #expect(events.complete?.succeeded == ["m"])
+    }
+}
+
+/// Waits `before`, prepares for `preparation`, waits `after`, then writes one chunk.
+private struct PreparingThenWriting: ModelProvider {
+    var before: Duration
+    var preparation: Duration
+    var after: Duration
+    var kind: String { "preparing" }
+
+    func generate(_ prompt: ModelPrompt, output: ModelOutputWriter) async throws -> ModelCompletion {
+        try await Task.sleep(for: before)
+        try await output.preparing { try await Task.sleep(for: preparation) }
+        try await Task.sleep(for: after)
+        try await output.write("too late")
+        return ModelCompletion(finishReason: "stop")
     }
 }

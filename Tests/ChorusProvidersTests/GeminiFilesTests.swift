@@ -1,6 +1,7 @@
 import ChorusCore
 import ChorusCurl
 import ChorusMedia
+import ChorusOrchestrator
 @testable import ChorusProviders
 import ChorusTestSupport
 import Foundation
@@ -20,6 +21,8 @@ struct GeminiFilesTests {
         let failing = "failing.mp4"
         /// Carries `[fake:polls=100000]`: the fake never finishes processing it.
         let endless = "endless.mp4"
+        /// Carries `[fake:polls=12]`: processing takes 12 polls (240 ms at ``GeminiTesting/fastFiles``).
+        let slow = "slow.mp4"
         /// Its display name (the file name) makes the fake refuse the first upload start with a 429.
         let rateLimited = "limited[fake:status=429;times=1;retry_after=0.01].mp4"
         /// Its display name makes the fake's upload session break after ``cutAt`` bytes of the first piece.
@@ -34,6 +37,7 @@ struct GeminiFilesTests {
             try Self.ffmpeg(to: directory + "/" + plain)
             try Self.ffmpeg(to: directory + "/" + failing, comment: "[fake:file_state=FAILED]")
             try Self.ffmpeg(to: directory + "/" + endless, comment: "[fake:polls=100000]")
+            try Self.ffmpeg(to: directory + "/" + slow, comment: "[fake:polls=12]")
             try FileManager.default.copyItem(atPath: directory + "/" + plain, toPath: directory + "/" + rateLimited)
             try FileManager.default.copyItem(atPath: directory + "/" + plain, toPath: directory + "/" + cut)
         }
@@ -70,10 +74,13 @@ struct GeminiFilesTests {
         let fake = try await FakeUpstream.start()
         defer { fake.stop() }
         let query = "What is on screen? [fake:tag=video]"
+        let collector = TextCollector()
         let (text, result) = await GeminiTesting.run(
-            try Self.provider(fake), query: query, video: VideoReference(videoPath: clips.plain))
+            try Self.provider(fake), query: query, video: VideoReference(videoPath: clips.plain), collector: collector)
         #expect(text == GeminiTesting.defaultText)
         #expect(GeminiTesting.completion(result)?.finishReason == "stop")
+        // The upload and the polls are preparation: the first-chunk clock does not run meanwhile.
+        #expect(collector.timeline == ["prepare", "prepared"] + Array(repeating: "text", count: collector.chunks.count))
 
         let records = try await fake.requests()
         let local = try await VideoLibrary(logger: Logger(label: "t")).localFile(of: .file(path: clips.directory + "/" + clips.plain))
@@ -109,6 +116,36 @@ struct GeminiFilesTests {
         #expect(fileData["file_uri"] as? String == fake.geminiBaseURL + "/files/" + fileID)
         #expect(fileData["mime_type"] as? String == "video/mp4")
         #expect(parts[1]["text"] as? String == query)
+    }
+
+    @Test("through the orchestrator, an upload and processing longer than the first-chunk timeout do not fail the model")
+    func uploadDoesNotCountAsSilence() async throws {
+        let clips = try Self.clips()
+        let fake = try await FakeUpstream.start()
+        defer { fake.stop() }
+        // Processing alone takes 12 polls × 20 ms; the model may be silent for 100 ms.
+        let settings = ModelSettings(firstChunkTimeout: .milliseconds(100), idleTimeout: .milliseconds(100), totalTimeout: .seconds(30))
+        let registry = try ModelRegistry(entries: [
+            ModelRegistry.Entry(name: "gemini", provider: try Self.provider(fake), settings: settings)
+        ], recommendations: RecommendationTable(rules: [], fallback: ["gemini"]))
+        let sink = CollectingSink()
+        let orchestrator = Orchestrator(
+            registry: registry, videoPaths: try MediaRoot(path: clips.directory), logger: Logger(label: "gemini-files-test"))
+        try await orchestrator.analyze(
+            AnalyzeRequest(query: "What happens? [fake:tag=slow]", models: ["gemini"], video: VideoReference(videoPath: clips.slow)),
+            context: CallContext(), sink: sink)
+        let events = sink.events
+        let end = events.compactMap { event -> ModelEnd? in
+            if case .modelEnd(let end) = event.payload { return end }
+            return nil
+        }.first
+        let error = events.compactMap { event -> ModelError? in
+            if case .error(let error) = event.payload { return error }
+            return nil
+        }.first
+        #expect(error == nil)
+        #expect(end?.stats.timeToFirstToken ?? .zero >= .milliseconds(240), "the user's wait includes the upload")
+        #expect(GeminiTesting.polls(try await fake.requests()).count == 13)
     }
 
     @Test("an upload whose connection breaks midway resumes at the offset the session reports: only the rest is sent again")

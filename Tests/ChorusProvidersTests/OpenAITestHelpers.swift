@@ -47,9 +47,8 @@ enum OpenAITesting: ProviderTesting {
     /// Runs `provider` on `query`; returns the text it wrote (however it ended) and the outcome.
     static func run(
         _ provider: OpenAIProvider, query: String, video: VideoReference = VideoReference(),
-        maxOutputTokens: Int? = nil, temperature: Double? = nil
+        maxOutputTokens: Int? = nil, temperature: Double? = nil, collector: TextCollector = TextCollector()
     ) async -> (text: String, result: Result<ModelCompletion, ChorusError>) {
-        let collector = TextCollector()
         let prompt = ModelPrompt(
             model: "gpt4o", query: query, video: video, maxOutputTokens: maxOutputTokens, temperature: temperature,
             requestID: "req-test")

@@ -50,9 +50,13 @@ struct OpenAIVideoTests {
         let provider = OpenAITesting.provider(
             OpenAITesting.settings(fake), video: try inputs(), frames: FrameSampling(count: 4, maxWidth: 160))
         let query = "What is on screen? [fake:tag=video]"
-        let (text, result) = await OpenAITesting.run(provider, query: query, video: VideoReference(videoPath: "clip.mp4"))
+        let collector = TextCollector()
+        let (text, result) = await OpenAITesting.run(
+            provider, query: query, video: VideoReference(videoPath: "clip.mp4"), collector: collector)
         #expect(text == OpenAITesting.defaultText)
         #expect(try result.get().finishReason == "stop")
+        // Sampling frames is preparation: the first-chunk clock does not run meanwhile.
+        #expect(collector.timeline == ["prepare", "prepared"] + Array(repeating: "text", count: collector.chunks.count))
 
         let record = try #require(try await fake.requests(tag: "video").first)
         let json = try #require(record["json"] as? [String: Any])

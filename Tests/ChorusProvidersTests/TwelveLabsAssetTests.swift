@@ -36,9 +36,13 @@ struct TwelveLabsAssetTests {
         try await Self.withFakeAndMedia(fileSize: 6_000, trailer: "[fake:asset_polls=2]") { fake, directory, bytes in
             let provider = try Local.provider(fake, mediaRoot: directory, maxInlineVideoBytes: 4_096)
             for question in ["What happens?", "Who is there?"] {
-                let (chunks, result) = await TwelveLabsTesting.run(provider, query: question, video: VideoReference(videoPath: "clip.mp4"))
+                let collector = TextCollector()
+                let (chunks, result) = await TwelveLabsTesting.run(
+                    provider, query: question, video: VideoReference(videoPath: "clip.mp4"), collector: collector)
                 #expect(chunks.joined() == TwelveLabsTesting.defaultText)
                 #expect((try? result.get())?.finishReason == "stop")
+                // Reading and uploading the video is preparation: the first-chunk clock does not run meanwhile.
+                #expect(collector.timeline == ["prepare", "prepared"] + Array(repeating: "text", count: chunks.count))
             }
 
             let uploads = try await Self.records(fake, path: "/v1.3/assets", method: "POST")

@@ -45,9 +45,8 @@ enum TwelveLabsTesting: ProviderTesting {
     /// Runs `provider` on `query`; returns the chunks it wrote (however it ended) and the outcome.
     static func run(
         _ provider: TwelveLabsProvider, query: String, video: VideoReference = TwelveLabsTesting.video,
-        maxOutputTokens: Int? = nil, temperature: Double? = nil
+        maxOutputTokens: Int? = nil, temperature: Double? = nil, collector: TextCollector = TextCollector()
     ) async -> (chunks: [String], result: Result<ModelCompletion, ChorusError>) {
-        let collector = TextCollector()
         let prompt = ModelPrompt(
             model: "pegasus", query: query, video: video, maxOutputTokens: maxOutputTokens, temperature: temperature,
             requestID: "req-tl")

@@ -2,6 +2,7 @@ public import ChorusCore
 import Synchronization
 
 /// A provider that writes a fixed list of chunks, each after its own delay, then completes.
+/// It may first spend a while preparing (`ModelOutputWriter.preparing`), like an upload.
 ///
 /// It records every prompt it receives, so tests can check what the orchestrator passed on.
 ///
@@ -25,13 +26,16 @@ public final class ScriptedProvider: ModelProvider {
     /// Delay between the last chunk and returning.
     public let finishDelay: Duration
     public let completion: ModelCompletion
+    /// How long it prepares (inside `ModelOutputWriter.preparing`) before its first step.
+    public let preparation: Duration
     private let received = Mutex<[ModelPrompt]>([])
 
     public init(
-        kind: String = "scripted", steps: [Step], finishDelay: Duration = .zero,
+        kind: String = "scripted", preparation: Duration = .zero, steps: [Step], finishDelay: Duration = .zero,
         completion: ModelCompletion = ModelCompletion(finishReason: "stop")
     ) {
         self.kind = kind
+        self.preparation = preparation
         self.steps = steps
         self.finishDelay = finishDelay
         self.completion = completion
@@ -39,11 +43,12 @@ public final class ScriptedProvider: ModelProvider {
 
     /// `chunks` with `firstChunkDelay` before the first and `interval` before each later one.
     public convenience init(
-        kind: String = "scripted", chunks: [String], firstChunkDelay: Duration = .zero, interval: Duration = .zero,
-        finishDelay: Duration = .zero, completion: ModelCompletion = ModelCompletion(finishReason: "stop")
+        kind: String = "scripted", preparation: Duration = .zero, chunks: [String], firstChunkDelay: Duration = .zero,
+        interval: Duration = .zero, finishDelay: Duration = .zero,
+        completion: ModelCompletion = ModelCompletion(finishReason: "stop")
     ) {
         let steps = chunks.enumerated().map { Step(after: $0.offset == 0 ? firstChunkDelay : interval, $0.element) }
-        self.init(kind: kind, steps: steps, finishDelay: finishDelay, completion: completion)
+        self.init(kind: kind, preparation: preparation, steps: steps, finishDelay: finishDelay, completion: completion)
     }
 
     /// The prompts received so far, in call order.
@@ -53,6 +58,9 @@ public final class ScriptedProvider: ModelProvider {
 
     public func generate(_ prompt: ModelPrompt, output: ModelOutputWriter) async throws -> ModelCompletion {
         received.withLock { $0.append(prompt) }
+        if preparation > .zero {
+            try await output.preparing { try await Task.sleep(for: preparation) }
+        }
         for step in steps {
             if step.delay > .zero { try await Task.sleep(for: step.delay) }
             try await output.write(step.text)

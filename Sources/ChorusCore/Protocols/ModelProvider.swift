@@ -55,16 +55,52 @@ public struct ModelCompletion: Sendable, Hashable {
 }
 
 /// Where a provider writes its text. Each write may suspend while the caller's client is slow.
+///
+/// A provider that must do work before it can ask for an answer (upload a video, wait for the
+/// upstream to process it, sample frames) wraps that work in ``preparing(_:)``: the model's
+/// first-chunk and idle timeouts do not run meanwhile, its total timeout does.
+///
+/// ```swift
+/// let file = try await output.preparing { try await uploader.upload(video) }
+/// try await output.write("The video shows")
+/// ```
 public struct ModelOutputWriter: Sendable {
     private let writeChunk: @Sendable (String) async throws -> Void
+    private let preparation: (@Sendable (_ active: Bool) -> Void)?
 
-    public init(_ write: @escaping @Sendable (String) async throws -> Void) {
+    /// - Parameters:
+    ///   - write: receives every non-empty chunk.
+    ///   - preparation: told `true` when a ``preparing(_:)`` step begins and `false` when it ends
+    ///     (steps may nest or overlap); nil when nobody keeps clocks.
+    public init(
+        _ write: @escaping @Sendable (String) async throws -> Void,
+        preparation: (@Sendable (_ active: Bool) -> Void)? = nil
+    ) {
         self.writeChunk = write
+        self.preparation = preparation
+    }
+
+    /// A writer that sends chunks to `write` and reports preparation steps to the same observer
+    /// as this one: for a wrapper that watches the chunks going by.
+    public func forwarding(_ write: @escaping @Sendable (String) async throws -> Void) -> ModelOutputWriter {
+        ModelOutputWriter(write, preparation: preparation)
     }
 
     /// Forwards one chunk of text. Empty chunks are dropped.
     public func write(_ text: String) async throws {
         guard !text.isEmpty else { return }
         try await writeChunk(text)
+    }
+
+    /// Runs `body`, work the provider must finish before it can ask for the answer (uploading a
+    /// video, waiting until the upstream has processed it, sampling frames), without the model's
+    /// first-chunk and idle clocks running: an upload of a large video is not a silent model.
+    /// The time still counts towards the model's total timeout, and such steps carry limits of their
+    /// own (transfer timeouts by size, a maximum processing wait).
+    public func preparing<T>(_ body: () async throws -> T) async throws -> T {
+        guard let preparation else { return try await body() }
+        preparation(true)
+        defer { preparation(false) }
+        return try await body()
     }
 }

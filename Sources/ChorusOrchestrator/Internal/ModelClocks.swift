@@ -8,8 +8,10 @@ import ChorusCore
 /// - total: from the start of the run until the provider returns.
 ///
 /// Time the provider spends blocked inside a write (because the client reads slowly) does not count
-/// towards the first-chunk or idle clocks: that silence is the consumer's, not the model's. It does
-/// count towards the total clock.
+/// towards the first-chunk or idle clocks: that silence is the consumer's, not the model's. Neither
+/// does time spent preparing (`ModelOutputWriter.preparing`: uploading a video, waiting for the
+/// upstream to process it), which the first-chunk clock skips: it resumes with what was left of it.
+/// Both count towards the total clock.
 ///
 /// Once a clock has expired the decision is final: later chunks are refused, so no text follows a
 /// model's timeout error.
@@ -52,10 +54,43 @@ struct ModelClocks: Sendable {
     private(set) var lastActivity: ContinuousClock.Instant?
     private(set) var writesInFlight = 0
     private(set) var expiry: Expiry?
+    /// Preparation steps running now (they may nest or overlap).
+    private(set) var preparing = 0
+    /// When the running preparation began (the first of overlapping steps).
+    private var preparingSince: ContinuousClock.Instant?
+    /// Where the first-chunk clock counts from: the start, moved later by every preparation that
+    /// ended before the first chunk.
+    private var firstChunkBase: ContinuousClock.Instant
 
     init(limits: Limits, started: ContinuousClock.Instant) {
         self.limits = limits
         self.started = started
+        self.firstChunkBase = started
+    }
+
+    /// The first-chunk clock's deadline as it stands (pushed back by preparations that ended).
+    var firstChunkDeadline: ContinuousClock.Instant {
+        firstChunkBase.advanced(by: limits.firstChunk)
+    }
+
+    /// Records that a preparation step began: the first-chunk and idle clocks stop until every
+    /// running step has ended.
+    mutating func preparationBegan(at now: ContinuousClock.Instant) {
+        preparing += 1
+        if preparing == 1 { preparingSince = now }
+    }
+
+    /// Records that a preparation step ended. Before the first chunk, the first-chunk clock resumes
+    /// with what it had left when the preparation began; after it, the idle clock restarts now.
+    mutating func preparationEnded(at now: ContinuousClock.Instant) {
+        preparing -= 1
+        guard preparing == 0, let since = preparingSince else { return }
+        preparingSince = nil
+        if firstChunkAt == nil {
+            firstChunkBase = firstChunkBase.advanced(by: since.duration(to: now))
+        } else {
+            lastActivity = now
+        }
     }
 
     /// Records a chunk handed over by the provider. Returns false when a clock has already run out
@@ -86,7 +121,15 @@ struct ModelClocks: Sendable {
         if now >= totalDeadline { return expire(.total(limits.total)) }
 
         let silenceDeadline: ContinuousClock.Instant
-        if writesInFlight > 0 {
+        if preparing > 0, let since = preparingSince {
+            // Preparing: no silence clock runs. A first-chunk clock that ran out before the
+            // preparation began has still run out.
+            guard firstChunkAt != nil || since < firstChunkDeadline else { return expire(.firstChunk(limits.firstChunk)) }
+            // When the preparation ends, the first-chunk clock resumes with what it had left (or,
+            // after a first chunk, the idle clock restarts): look again before either could run out.
+            let left = firstChunkAt == nil ? min(limits.idle, since.duration(to: firstChunkDeadline)) : limits.idle
+            silenceDeadline = now.advanced(by: left)
+        } else if writesInFlight > 0 {
             // Blocked on the consumer: no silence clock runs. Look again one idle period from now in
             // case the write returns and the provider then goes quiet.
             silenceDeadline = now.advanced(by: limits.idle)
@@ -94,7 +137,6 @@ struct ModelClocks: Sendable {
             silenceDeadline = lastActivity.advanced(by: limits.idle)
             if now >= silenceDeadline { return expire(.idle(limits.idle)) }
         } else {
-            let firstChunkDeadline = started.advanced(by: limits.firstChunk)
             if now >= firstChunkDeadline { return expire(.firstChunk(limits.firstChunk)) }
             // A first chunk arriving now would start an idle clock that may end before the first-chunk
             // deadline; waking at least once per idle period keeps that expiry on time without the

@@ -35,13 +35,15 @@ struct ModelRun<Sink: AnalyzeEventSink>: Sendable {
 
         let progress = ModelProgress(clocks: ModelClocks(limits: limits, started: .now))
         let emitter = self.emitter
-        let output = ModelOutputWriter { text in
-            // A refused chunk means a clock already ran out; throwing stops a provider that has not
-            // yet noticed its cancellation, so no text follows the model's error event.
-            guard progress.chunkArrived(text) else { throw CancellationError() }
-            defer { progress.writeFinished() }
-            try await emitter.emit(.textGeneration(TextGeneration(model: model, text: text)))
-        }
+        let output = ModelOutputWriter(
+            { text in
+                // A refused chunk means a clock already ran out; throwing stops a provider that has not
+                // yet noticed its cancellation, so no text follows the model's error event.
+                guard progress.chunkArrived(text) else { throw CancellationError() }
+                defer { progress.writeFinished() }
+                try await emitter.emit(.textGeneration(TextGeneration(model: model, text: text)))
+            },
+            preparation: { active in progress.preparation(active) })
 
         let outcome: Result<Step, any Error>
         do {

@@ -41,10 +41,14 @@ public struct GeminiProvider: ModelProvider {
 
     public func generate(_ prompt: ModelPrompt, output: ModelOutputWriter) async throws -> ModelCompletion {
         let key = try settings.requireKey()
-        guard let local = try await localVideo(for: prompt) else {
+        // Fetching and uploading the video is not the model being silent (see ModelOutputWriter.preparing).
+        let prepared = try await output.preparing { () async throws -> (LocalVideoName, GeminiFile)? in
+            guard let local = try await localVideo(for: prompt) else { return nil }
+            return (local, try await uploadedFile(local))
+        }
+        guard let (local, file) = prepared else {
             return try await stream(prompt, file: nil, key: key, output: output, fileRejected: nil)
         }
-        let file = try await uploadedFile(local)
         let rejected = GeminiFileRejection()
         do {
             return try await stream(prompt, file: file, key: key, output: output, fileRejected: rejected)
@@ -55,15 +59,18 @@ public struct GeminiProvider: ModelProvider {
                 "file": "\(file.name)", "error": "\(error)", "request_id": "\(prompt.requestID)",
             ])
             files.invalidate(key: local.video.sha256, uri: file.uri)
-            let fresh = try await uploadedFile(local)
+            let fresh = try await output.preparing { try await uploadedFile(local) }
             return try await stream(prompt, file: fresh, key: key, output: output, fileRejected: nil)
         }
     }
 
     // MARK: - Video
 
+    /// A local copy of a video with the name to show for it.
+    typealias LocalVideoName = (video: LocalVideo, displayName: String)
+
     /// A local copy of the prompt's video with the name to show for it; nil for a text-only prompt.
-    private func localVideo(for prompt: ModelPrompt) async throws -> (video: LocalVideo, displayName: String)? {
+    private func localVideo(for prompt: ModelPrompt) async throws -> LocalVideoName? {
         guard !prompt.video.isEmpty else { return nil }
         guard let video else {
             throw ChorusError(.failedPrecondition, "model '\(prompt.model)' cannot see videos: this server has no video access configured")
@@ -73,7 +80,7 @@ public struct GeminiProvider: ModelProvider {
     }
 
     /// The `ACTIVE` Files API copy of the video: cached, joined while in flight, or uploaded now.
-    private func uploadedFile(_ local: (video: LocalVideo, displayName: String)) async throws -> GeminiFile {
+    private func uploadedFile(_ local: LocalVideoName) async throws -> GeminiFile {
         let uploader = self.uploader
         return try await files.file(for: local.video.sha256) {
             try await uploader.upload(local.video, displayName: local.displayName)

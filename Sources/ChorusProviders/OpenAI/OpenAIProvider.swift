@@ -47,8 +47,9 @@ public struct OpenAIProvider: ModelProvider {
 
         // OpenAI itself refuses keyless requests; local servers usually need no key at all.
         let key = try settings.provider == .openAICompatible ? settings.apiKey : settings.requireKey()
-        // Sampled once: a retry must not pay for ffmpeg again.
-        let (sampled, videoName) = try await sampleFrames(for: prompt, logger: logger)
+        // Sampled once: a retry must not pay for ffmpeg again. Fetching the video and running ffmpeg
+        // is not the model being silent (ModelOutputWriter.preparing).
+        let (sampled, videoName) = try await output.preparing { try await sampleFrames(for: prompt, logger: logger) }
         let request = try makeRequest(prompt, frames: sampled, videoName: videoName, key: key)
 
         return try await UpstreamAttempts.run(retry: settings.retry, limiter: settings.limiter, output: output) {

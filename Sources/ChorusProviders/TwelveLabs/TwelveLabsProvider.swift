@@ -87,7 +87,8 @@ public struct TwelveLabsProvider: ModelProvider {
         if let videoID {
             input = .indexed(videoID: videoID)
         } else {
-            input = try await localVideo(for: prompt)
+            // Reading and uploading the video is not the model being silent (ModelOutputWriter.preparing).
+            input = try await output.preparing { try await localVideo(for: prompt) }
         }
         do {
             return try await analyze(prompt, input: input, key: key, output: output)
@@ -99,7 +100,7 @@ public struct TwelveLabsProvider: ModelProvider {
                 "asset": "\(id)", "error": "\(error)", "request.id": "\(prompt.requestID)",
             ])
             assets.invalidate(key: local.sha256) { $0.id == id }
-            let fresh = try await uploadedAsset(local, name: name)
+            let fresh = try await output.preparing { try await uploadedAsset(local, name: name) }
             return try await analyze(prompt, input: fresh, key: key, output: output)
         }
     }

@@ -27,7 +27,7 @@ public enum UpstreamAttempts {
         _ attempt: (ModelOutputWriter, Int) async throws -> ModelCompletion
     ) async throws -> ModelCompletion {
         let wrote = Atomic<Bool>(false)
-        let tracking = ModelOutputWriter { text in
+        let tracking = output.forwarding { text in
             wrote.store(true, ordering: .relaxed)
             try await output.write(text)
         }

@@ -22,6 +22,8 @@ extension ProviderTesting {
 final class TextCollector: Sendable {
     private struct State {
         var chunks: [String] = []
+        /// "prepare" and "prepared" for the starts and ends of preparation steps, "text" per chunk.
+        var timeline: [String] = []
         var waiters: [CheckedContinuation<Void, Never>] = []
     }
 
@@ -31,16 +33,22 @@ final class TextCollector: Sendable {
 
     var chunks: [String] { state.withLock { $0.chunks } }
     var text: String { chunks.joined() }
+    /// What happened in order: "prepare" and "prepared" around each preparation step (an upload,
+    /// frame sampling), "text" for each chunk.
+    var timeline: [String] { state.withLock { $0.timeline } }
 
     var writer: ModelOutputWriter {
-        ModelOutputWriter { text in
-            let waiters = self.state.withLock { state in
-                state.chunks.append(text)
-                defer { state.waiters.removeAll() }
-                return state.waiters
-            }
-            for waiter in waiters { waiter.resume() }
-        }
+        ModelOutputWriter(
+            { text in
+                let waiters = self.state.withLock { state in
+                    state.chunks.append(text)
+                    state.timeline.append("text")
+                    defer { state.waiters.removeAll() }
+                    return state.waiters
+                }
+                for waiter in waiters { waiter.resume() }
+            },
+            preparation: { active in self.state.withLock { $0.timeline.append(active ? "prepare" : "prepared") } })
     }
 
     /// Returns once at least `count` chunks were written.
