@@ -118,6 +118,17 @@ final class ModelProgress: Sendable {
         state.withLock { $0.clocks.writeFinished(at: .now) }
     }
 
+    /// A preparation step (an upload, say) began (`true`) or ended (`false`).
+    func preparation(_ active: Bool) {
+        state.withLock { state in
+            if active {
+                state.clocks.preparationBegan(at: .now)
+            } else {
+                state.clocks.preparationEnded(at: .now)
+            }
+        }
+    }
+
     /// Sleeps until a clock expires and returns which one. Wakes only at computed deadlines; cancelled
     /// (throwing `CancellationError`) when the provider finishes first.
     func watch() async throws -> ModelClocks.Expiry {
