@@ -111,8 +111,11 @@ static inline CURLMcode CChorusCurl_multi_setopt_timer_callback(CURLM *multi, CC
 }
 
 /// Adds, changes or removes `fd` in the epoll set `epfd` as curl's `what` (CURL_POLL_*) asks.
+/// `known` says whether `fd` is already in the set (the caller marks sockets it added with
+/// `curl_multi_assign`, which curl forgets on CURL_POLL_REMOVE), so a socket costs one `epoll_ctl`,
+/// not a failed EPOLL_CTL_MOD before every EPOLL_CTL_ADD of a reused connection.
 /// Returns 0 or -1 with errno; removing a socket curl already closed is not an error.
-static inline int CChorusCurl_epoll_watch(int epfd, int fd, int what) {
+static inline int CChorusCurl_epoll_watch(int epfd, int fd, int what, int known) {
     if (what == CURL_POLL_REMOVE) {
         int result = epoll_ctl(epfd, EPOLL_CTL_DEL, fd, NULL);
         return (result == 0 || errno == EBADF || errno == ENOENT) ? 0 : -1;
@@ -121,9 +124,17 @@ static inline int CChorusCurl_epoll_watch(int epfd, int fd, int what) {
     event.data.fd = fd;
     if (what & CURL_POLL_IN) event.events |= EPOLLIN;
     if (what & CURL_POLL_OUT) event.events |= EPOLLOUT;
-    int result = epoll_ctl(epfd, EPOLL_CTL_MOD, fd, &event);
-    if (result != 0 && errno == ENOENT) result = epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &event);
+    int result = epoll_ctl(epfd, known ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, fd, &event);
+    // Defensive: the set and the marks disagree (never expected); do what was asked anyway.
+    if (result != 0 && known && errno == ENOENT) result = epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &event);
+    if (result != 0 && !known && errno == EEXIST) result = epoll_ctl(epfd, EPOLL_CTL_MOD, fd, &event);
     return result;
+}
+
+/// Marks `fd` as in the epoll set (see `CChorusCurl_epoll_watch`): any non-null pointer will do.
+static inline CURLMcode CChorusCurl_mark_watched(CURLM *multi, curl_socket_t fd) {
+    static char watched;
+    return curl_multi_assign(multi, fd, &watched);
 }
 
 /// Waits up to `timeoutMilliseconds` (-1: no limit) for at most `capacity` ready descriptors;

@@ -5,10 +5,16 @@ extension CurlMultiLoop {
     /// Installs curl's socket and timer callbacks; both run on the loop thread, inside curl calls.
     func installCallbacks(_ multi: UnsafeMutableRawPointer) {
         let user = Unmanaged.passUnretained(self).toOpaque()
-        CChorusCurl_multi_setopt_socket_callback(multi) { _, socket, what, user, _ in
-            // curl says which sockets to watch for what; the loop waits on them in epoll.
+        CChorusCurl_multi_setopt_socket_callback(multi) { _, socket, what, user, socketUser in
+            // curl says which sockets to watch for what; the loop waits on them in epoll. A socket
+            // it has not seen since its last CURL_POLL_REMOVE has no mark yet: add it, then mark it.
             let loop = Unmanaged<CurlMultiLoop>.fromOpaque(user!).takeUnretainedValue()
-            return CChorusCurl_epoll_watch(loop.epollFD, socket, what) == 0 ? 0 : -1
+            let known = socketUser != nil
+            guard CChorusCurl_epoll_watch(loop.epollFD, socket, what, known ? 1 : 0) == 0 else { return -1 }
+            if !known, what != CURL_POLL_REMOVE, let multi = loop.multi {
+                CChorusCurl_mark_watched(multi, socket)
+            }
+            return 0
         }
         CChorusCurl_multi_setopt_pointer(multi, CURLMOPT_SOCKETDATA, user)
         CChorusCurl_multi_setopt_timer_callback(multi) { _, milliseconds, user in

@@ -38,7 +38,8 @@ final class CurlMultiLoop: @unchecked Sendable {
     private var state = State.idle
 
     // Loop thread only (and `init` / `shutdown` before the thread started).
-    private let multi: UnsafeMutableRawPointer?
+    /// The multi handle (nil if curl refused one); the socket callback marks sockets on it.
+    let multi: UnsafeMutableRawPointer?
     /// The epoll set of curl's sockets and `wakeFD`; -1 if the kernel refused one.
     let epollFD: Int32
     /// Readable while commands wait; written under `lock` by `send`.
