@@ -14,6 +14,7 @@ Standard library only. Serves byte-faithful imitations of
               GET  /v1.3/indexes/{index}/videos/{video}           (video retrieval with hls.video_url)
               POST /v1.3/assets                                   (multipart direct upload)
               GET  /v1.3/assets/{asset_id}                        (processing -> ready | failed)
+              DELETE /v1.3/assets/{asset_id}                      (204, then 404)
 
 plus test helpers: GET /media/{file} (files from --media-dir, with Range), GET /_fake/health,
 GET /_fake/requests[?tag=T&since=N] (what clients sent), POST /_fake/reset.

@@ -1,5 +1,5 @@
 """TwelveLabs direct uploads ("assets") against the fake: the official SDK's assets.create /
-assets.retrieve (processing -> ready | failed), errors, analyze_stream with an asset id, and a
+assets.retrieve (processing -> ready | failed) / assets.delete, errors, analyze_stream with an asset id, and a
 raw multipart upload whose request record carries the file's size and SHA-256."""
 
 import hashlib
@@ -90,6 +90,25 @@ class TwelveLabsAssetCases:
         out = tl_stream(video={"type": "asset_id", "asset_id": a.id})
         self.assertEqual(out["text"], PEGASUS_TEXT)
         self.assertEqual(out["events"][-1], "stream_end")
+
+    def test_asset_delete(self):
+        tag = unique_key()
+        a = self.create(f"tag={tag};asset_polls=0")
+        self.assertEqual(self.client.assets.retrieve(a.id).status, "ready")
+        self.assertIsNone(self.client.assets.delete(a.id, request_options=behave(f"tag={tag}")))
+        rec = [r for r in fake_requests(tag) if r["method"] == "DELETE"]
+        self.assertEqual((len(rec), rec[0]["status"], rec[0]["path"]), (1, 204, f"/v1.3/assets/{a.id}"))
+        with self.assertRaises(twelvelabs.NotFoundError):
+            self.client.assets.retrieve(a.id)
+        # Deleted already: the SDK's delete maps only 400 and 409 to classes, a 404 is an ApiError.
+        with self.assertRaises(TLApiError) as cm:
+            self.client.assets.delete(a.id)
+        self.assertEqual((cm.exception.status_code, cm.exception.body["code"]), (404, "resource_not_exist"))
+        # raw: 204 with neither a body nor a Content-Length
+        b = self.create(f"tag={tag};asset_polls=0")
+        r = raw_request("DELETE", f"/v1.3/assets/{b.id}", None, TL_HEADERS)
+        self.assertEqual((r.status, b"".join(r.chunks)), (204, b""))
+        self.assertNotIn("content-length", r.headers)
 
     def test_asset_polls_zero_filename_metadata_and_url(self):
         a = self.create("asset_polls=0", filename="Named clip.mp4", enable_hls=False,

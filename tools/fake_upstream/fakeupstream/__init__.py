@@ -10,7 +10,7 @@
   gemini_api.py      Gemini generateContent / streamGenerateContent
   gemini_files.py    the Gemini Files API (resumable upload, polling, delete)
   twelvelabs_api.py  TwelveLabs analyze and video retrieval
-  twelvelabs_assets.py  TwelveLabs direct uploads: POST /v1.3/assets, GET /v1.3/assets/{id}
+  twelvelabs_assets.py  TwelveLabs direct uploads: POST /v1.3/assets, GET|DELETE /v1.3/assets/{id}
   multipart.py       multipart/form-data parsing without copying the body
   control.py         the test helpers: /media/ and /_fake/
 """

@@ -121,6 +121,12 @@ class Handler(OpenAIChat, GeminiAPI, GeminiFiles, TwelveLabsAPI, TwelveLabsAsset
         if self.command != "HEAD":
             self.wfile.write(body)
 
+    def send_no_content(self):
+        """204: no body and, as RFC 9110 requires, no Content-Length."""
+        self.set_status_record(204)
+        self.send_response(204)
+        self.end_headers()
+
     def start_stream(self, content_type, headers=None):
         self.set_status_record(200)
         self.send_response(200)
@@ -179,6 +185,8 @@ class Handler(OpenAIChat, GeminiAPI, GeminiFiles, TwelveLabsAPI, TwelveLabsAsset
             m = re.fullmatch(r"/v1\.3/assets/([^/]+)", path)
             if m and self.command == "GET":
                 return self.twelvelabs_asset(urllib.parse.unquote(m.group(1)))
+            if m and self.command == "DELETE":
+                return self.twelvelabs_asset_delete(urllib.parse.unquote(m.group(1)))
             self.send_bytes(404, tl_json({"error": "not found", "path": path}).encode())
         except (ClientGone, BrokenPipeError, ConnectionResetError):
             # Recorded so that tests can see that a cancelled client really hung up.

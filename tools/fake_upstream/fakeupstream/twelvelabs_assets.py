@@ -1,5 +1,6 @@
 """TwelveLabs direct uploads ("assets"): POST /v1.3/assets (multipart/form-data, `method`
-direct or url) and GET /v1.3/assets/{asset_id} (processing -> ready | failed), plus the check
+direct or url), GET /v1.3/assets/{asset_id} (processing -> ready | failed) and
+DELETE /v1.3/assets/{asset_id} (204; 404 for an unknown or already deleted asset), plus the check
 analyze makes on `video: {"type": "asset_id"}`. Shapes follow the twelvelabs SDK's Asset and
 AssetDetail models."""
 
@@ -224,6 +225,21 @@ class TwelveLabsAssets:
             return self.send_bytes(404, twelvelabs_error_body(
                 "resource_not_exist", f"Resource with id {asset_id} does not exist in assets."))
         self.send_bytes(200, tl_json(obj).encode())
+
+    def twelvelabs_asset_delete(self, asset_id):
+        """DELETE /v1.3/assets/{id}: 204 without a body (the SDK's `assets.delete` takes any 2xx),
+        404 `resource_not_exist` for an id this fake does not have (never uploaded, or deleted)."""
+        body, b, rng = self.common_setup("twelvelabs", b"", (asset_id,))
+        asset_id = MARKER_RE.sub("", asset_id)
+        self.pre_delay(b)
+        if self.twelvelabs_refused(b):
+            return
+        with STATE_LOCK:
+            removed = ASSETS.pop(asset_id, None)
+        if removed is None:
+            return self.send_bytes(404, twelvelabs_error_body(
+                "resource_not_exist", f"Resource with id {asset_id} does not exist in assets."))
+        self.send_no_content()
 
     def twelvelabs_asset_refusal(self, asset_id):
         """analyze with `video: {"type": "asset_id"}`: the 400 message when the asset is one
