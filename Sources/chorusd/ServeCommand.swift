@@ -70,7 +70,10 @@ struct ServeCommand: AsyncParsableCommand {
             ?? BuiltInRegistry.make(context: context)
         let orchestrator = Orchestrator(registry: registry, limits: settings.limits, videoPaths: mediaRoot, logger: logger)
         let server = ChorusRPCServer(service: orchestrator, configuration: settings.rpc, logger: logger)
-        var services: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: server)]
+        // First, so that it stops last (see UploadJanitorService): uploads are deleted after the calls drained.
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
+            .init(service: UploadJanitorService(janitor: context.uploads)), .init(service: server),
+        ]
         if var bridgeConfiguration = try http.configuration(environment: environment) {
             bridgeConfiguration.flushCoalescing = settings.rpc.flushCoalescing
             // The bridge calls the orchestrator in-process: the same ChorusService the RPC server uses.

@@ -22,6 +22,9 @@ public struct ProviderContext: Sendable {
     public var logger: Logger
     /// Passed to every demo provider (for tests).
     public var observer: DemoObserver?
+    /// Deletes what the adapters built with this context upload (TwelveLabs assets): run its sweeps
+    /// while serving and ``UploadJanitor/deleteAll(within:)`` after the last call.
+    public var uploads: UploadJanitor
 
     public init(
         environment: [String: String]? = nil, mediaRoot: MediaRoot? = nil, http: CurlHTTPClient = CurlHTTPClient(),
@@ -34,6 +37,7 @@ public struct ProviderContext: Sendable {
         self.videoLibrary = videoLibrary ?? VideoLibrary(logger: logger)
         self.logger = logger
         self.observer = observer
+        self.uploads = UploadJanitor(logger: logger)
     }
 }
 

@@ -60,19 +60,28 @@ extension RegistryConfiguration {
     }
 
     /// Polling of uploaded videos until the provider has processed them (Gemini's Files API,
-    /// TwelveLabs assets): `{"poll_interval_ms": 2000, "max_processing_ms": 300000}`.
+    /// TwelveLabs assets), and when TwelveLabs assets are deleted:
+    /// `{"poll_interval_ms": 2000, "max_processing_ms": 300000, "keep_unused_ms": 3600000, "delete_on_exit": true}`.
     public struct Files: Codable, Sendable, Hashable {
         public var pollIntervalMs: Int?
         public var maxProcessingMs: Int?
+        /// TwelveLabs only: delete an asset unused for this long; 0 keeps it until the server stops.
+        public var keepUnusedMs: Int?
+        /// TwelveLabs only: delete the assets still held when the server stops.
+        public var deleteOnExit: Bool?
 
-        public init(pollIntervalMs: Int? = nil, maxProcessingMs: Int? = nil) {
+        public init(pollIntervalMs: Int? = nil, maxProcessingMs: Int? = nil, keepUnusedMs: Int? = nil, deleteOnExit: Bool? = nil) {
             self.pollIntervalMs = pollIntervalMs
             self.maxProcessingMs = maxProcessingMs
+            self.keepUnusedMs = keepUnusedMs
+            self.deleteOnExit = deleteOnExit
         }
 
         enum CodingKeys: String, CodingKey, CaseIterable {
             case pollIntervalMs = "poll_interval_ms"
             case maxProcessingMs = "max_processing_ms"
+            case keepUnusedMs = "keep_unused_ms"
+            case deleteOnExit = "delete_on_exit"
         }
 
         public init(from decoder: any Decoder) throws {
@@ -80,6 +89,8 @@ extension RegistryConfiguration {
             let container = try decoder.container(keyedBy: CodingKeys.self)
             pollIntervalMs = try container.decodeIfPresent(Int.self, forKey: .pollIntervalMs)
             maxProcessingMs = try container.decodeIfPresent(Int.self, forKey: .maxProcessingMs)
+            keepUnusedMs = try container.decodeIfPresent(Int.self, forKey: .keepUnusedMs)
+            deleteOnExit = try container.decodeIfPresent(Bool.self, forKey: .deleteOnExit)
         }
     }
 }

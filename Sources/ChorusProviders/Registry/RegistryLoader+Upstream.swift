@@ -90,15 +90,23 @@ extension RegistryLoader {
                 settings: settings, video: video, frames: try frameSampling(model.video, field: "\(field).video", fail: fail),
                 logger: context.logger)
         case .gemini:
+            if model.files?.keepUnusedMs != nil || model.files?.deleteOnExit != nil {
+                let key = model.files?.keepUnusedMs != nil ? "keep_unused_ms" : "delete_on_exit"
+                throw fail("\(field).files.\(key)", "applies to provider 'twelvelabs' only: Google deletes Files API uploads itself after 48 hours")
+            }
             provider = GeminiProvider(
                 settings: settings, video: video, files: try fileOptions(model.files, field: "\(field).files", fail: fail),
                 logger: context.logger)
         case .twelveLabs:
             let files = try fileOptions(model.files, field: "\(field).files", fail: fail)
+            var assets = TwelveLabsAssetOptions(pollInterval: files.pollInterval, maxProcessingWait: files.maxProcessingWait)
+            if let keep = model.files?.keepUnusedMs {
+                guard keep >= 0 else { throw fail("\(field).files.keep_unused_ms", "must be 0 (keep until the server stops) or more, got \(keep)") }
+                assets.keepUnused = keep == 0 ? nil : .milliseconds(keep)
+            }
+            if let deleteOnExit = model.files?.deleteOnExit { assets.deleteOnExit = deleteOnExit }
             provider = TwelveLabsProvider(
-                settings: settings, video: video,
-                assets: TwelveLabsAssetOptions(pollInterval: files.pollInterval, maxProcessingWait: files.maxProcessingWait),
-                logger: context.logger)
+                settings: settings, video: video, assets: assets, uploads: context.uploads, name: model.name, logger: context.logger)
         }
 
         var available = model.available ?? true

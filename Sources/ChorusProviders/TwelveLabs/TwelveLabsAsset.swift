@@ -62,12 +62,27 @@ public struct TwelveLabsAssetOptions: Sendable, Hashable {
     /// Largest local video uploaded (the file streams from disk, so its size costs no memory).
     public var maxUploadBytes: Int
 
+    /// An asset no question has asked for during this long, and none is using, is deleted
+    /// (`DELETE /assets/{id}`); nil keeps it until the server stops.
+    public var keepUnused: Duration?
+    /// Whether the assets still held are deleted when the server stops: nothing would use them
+    /// again (the cache of uploads lives in memory), and TwelveLabs keeps them until deleted.
+    public var deleteOnExit: Bool
+
     /// TwelveLabs' limit for local video files uploaded as assets.
     public static let defaultMaxUploadBytes = 200_000_000
+    /// One hour.
+    public static let defaultKeepUnused = Duration.seconds(3_600)
 
-    public init(pollInterval: Duration = .seconds(2), maxProcessingWait: Duration = .seconds(300), maxUploadBytes: Int = TwelveLabsAssetOptions.defaultMaxUploadBytes) {
+    public init(
+        pollInterval: Duration = .seconds(2), maxProcessingWait: Duration = .seconds(300),
+        maxUploadBytes: Int = TwelveLabsAssetOptions.defaultMaxUploadBytes,
+        keepUnused: Duration? = TwelveLabsAssetOptions.defaultKeepUnused, deleteOnExit: Bool = true
+    ) {
         self.pollInterval = pollInterval
         self.maxProcessingWait = maxProcessingWait
         self.maxUploadBytes = maxUploadBytes
+        self.keepUnused = keepUnused
+        self.deleteOnExit = deleteOnExit
     }
 }

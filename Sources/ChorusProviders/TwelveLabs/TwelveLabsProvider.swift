@@ -44,17 +44,27 @@ public struct TwelveLabsProvider: ModelProvider {
     ///   - video: where local videos (`video_path`) come from; nil refuses them.
     ///   - maxInlineVideoBytes: largest local video sent inline (base64); larger ones are uploaded
     ///     as assets.
-    ///   - assets: how larger local videos are uploaded and waited for.
+    ///   - assets: how larger local videos are uploaded, waited for and deleted.
+    ///   - uploads: deletes the assets this provider uploaded once unused for
+    ///     ``TwelveLabsAssetOptions/keepUnused`` and when the server stops; nil never deletes them.
+    ///   - name: the model's name, for the janitor's logs.
     public init(
         settings: UpstreamSettings, video: VideoInputs? = nil, maxInlineVideoBytes: Int = TwelveLabsProvider.defaultMaxInlineVideoBytes,
-        assets: TwelveLabsAssetOptions = TwelveLabsAssetOptions(), logger: Logger
+        assets: TwelveLabsAssetOptions = TwelveLabsAssetOptions(), uploads: UploadJanitor? = nil, name: String = "twelvelabs",
+        logger: Logger
     ) {
         self.settings = settings
         self.video = video
         self.maxInlineVideoBytes = maxInlineVideoBytes
         self.logger = logger
-        self.uploader = TwelveLabsAssetUploader(settings: settings, options: assets, logger: logger)
-        self.assets = UploadCache()
+        let uploader = TwelveLabsAssetUploader(settings: settings, options: assets, logger: logger)
+        let cache = UploadCache<TwelveLabsAsset>()
+        self.uploader = uploader
+        self.assets = cache
+        uploads?.register(UploadJanitor.Member(
+            name: name, keepUnused: assets.keepUnused, deleteOnExit: assets.deleteOnExit,
+            sweep: { cutoff in await UploadJanitor.deleteEach(cache.takeUnused(lastUsedBefore: cutoff), uploader.delete) },
+            drain: { await UploadJanitor.deleteEach(cache.takeAll(), uploader.delete) }))
     }
 
     /// What `/analyze` is asked about.
@@ -65,6 +75,12 @@ public struct TwelveLabsProvider: ModelProvider {
         case inline(base64: String, name: String)
         /// A local video uploaded as a TwelveLabs asset (cached in ``assets`` by `video.sha256`).
         case asset(id: String, name: String, video: LocalVideo)
+
+        /// The key of an uploaded asset in ``TwelveLabsProvider/assets``; nil for other inputs.
+        var cacheKey: String? {
+            if case .asset(_, _, let video) = self { return video.sha256 }
+            return nil
+        }
 
         var label: String {
             switch self {
@@ -90,6 +106,10 @@ public struct TwelveLabsProvider: ModelProvider {
             // Reading and uploading the video is not the model being silent (ModelOutputWriter.preparing).
             input = try await output.preparing { try await localVideo(for: prompt) }
         }
+        // The janitor leaves an asset alone while a question about it runs, however long.
+        let lease = input.cacheKey
+        if let lease { assets.retain(key: lease) }
+        defer { if let lease { assets.release(key: lease) } }
         do {
             return try await analyze(prompt, input: input, key: key, output: output)
         } catch let error as ChorusError where error.code == .notFound {

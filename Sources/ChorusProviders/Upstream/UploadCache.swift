@@ -26,8 +26,9 @@ final class UploadCache<Value: Sendable>: Sendable {
     }
 
     private enum Entry {
-        /// `expires` nil: usable until ``invalidate(key:where:)``.
-        case ready(Value, expires: Date?)
+        /// `expires` nil: usable until ``invalidate(key:where:)``. `lastUsed`: when a call last
+        /// got it (see ``takeUnused(lastUsedBefore:)``).
+        case ready(Value, expires: Date?, lastUsed: Date)
         case uploading(Flight)
     }
 
@@ -38,6 +39,8 @@ final class UploadCache<Value: Sendable>: Sendable {
     private struct State {
         var entries: [String: Entry] = [:]
         var nextID = 0
+        /// Calls using the upload of a key right now (``retain(key:)``): a sweep leaves it alone.
+        var users: [String: Int] = [:]
     }
 
     private let state = Mutex(State())
@@ -66,8 +69,10 @@ final class UploadCache<Value: Sendable>: Sendable {
                 let action: WaitAction = state.withLock { state in
                     // The cancellation handler may already have run and found nothing to resume.
                     if Task.isCancelled { return .cancelled }
+                    let current = self.now()
                     switch state.entries[key] {
-                    case .ready(let value, let expires) where expires.map { $0.timeIntervalSince(now()) > Self.expiryMargin } ?? true:
+                    case .ready(let value, let expires, _) where expires.map { $0.timeIntervalSince(current) > Self.expiryMargin } ?? true:
+                        state.entries[key] = .ready(value, expires: expires, lastUsed: current)
                         return .resume(value)
                     case .uploading(var flight):
                         flight.waiters[waiterID] = continuation
@@ -96,9 +101,61 @@ final class UploadCache<Value: Sendable>: Sendable {
     /// replaced it meanwhile is kept.
     func invalidate(key: String, where stale: (Value) -> Bool) {
         state.withLock { state in
-            if case .ready(let value, _) = state.entries[key], stale(value) {
+            if case .ready(let value, _, _) = state.entries[key], stale(value) {
                 state.entries[key] = nil
             }
+        }
+    }
+
+    /// Marks the upload of `key` as in use by a call (from just after ``value(for:upload:)``
+    /// returned it until ``release(key:)``), so that ``takeUnused(lastUsedBefore:)`` keeps it
+    /// however long the answer takes.
+    func retain(key: String) {
+        state.withLock { $0.users[key, default: 0] += 1 }
+    }
+
+    /// Ends a ``retain(key:)``.
+    func release(key: String) {
+        state.withLock { state in
+            let left = (state.users[key] ?? 1) - 1
+            state.users[key] = left > 0 ? left : nil
+        }
+    }
+
+    /// Forgets and returns the uploads no call has got since `cutoff` and none is using, for
+    /// deletion. Uploads in flight stay. A call asking for one of them afterwards uploads again.
+    func takeUnused(lastUsedBefore cutoff: Date) -> [Value] {
+        state.withLock { state in
+            var taken: [Value] = []
+            for (key, entry) in state.entries {
+                if case .ready(let value, _, let lastUsed) = entry, lastUsed < cutoff, state.users[key] == nil {
+                    taken.append(value)
+                    state.entries[key] = nil
+                }
+            }
+            return taken
+        }
+    }
+
+    /// Forgets and returns every finished upload, in use or not, for deletion when the server
+    /// stops (after its calls have drained).
+    func takeAll() -> [Value] {
+        state.withLock { state in
+            var taken: [Value] = []
+            for (key, entry) in state.entries {
+                if case .ready(let value, _, _) = entry {
+                    taken.append(value)
+                    state.entries[key] = nil
+                }
+            }
+            return taken
+        }
+    }
+
+    /// Number of finished uploads held (for tests).
+    var readyCount: Int {
+        state.withLock { state in
+            state.entries.values.count { if case .ready = $0 { true } else { false } }
         }
     }
 
@@ -148,7 +205,7 @@ final class UploadCache<Value: Sendable>: Sendable {
             }
             // Keep a good upload even when everybody who wanted it has left: the next call uses it.
             if case .success(let value) = result, state.entries[key] == nil {
-                state.entries[key] = .ready(value, expires: expiry(value))
+                state.entries[key] = .ready(value, expires: expiry(value), lastUsed: now())
             }
             return waiters
         }
