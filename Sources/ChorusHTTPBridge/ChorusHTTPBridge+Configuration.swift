@@ -33,6 +33,10 @@ extension ChorusHTTPBridge {
         /// How long a stream woken by new events waits for more of the same burst before writing
         /// (see ``ChorusWire/FlushCoalescing``); `.immediate` writes what is there at once.
         public var flushCoalescing: FlushCoalescing
+        /// Connections the kernel queues until the bridge accepts them (`listen(2)`'s backlog,
+        /// capped by `net.core.somaxconn`). A burst of connections beyond it loses SYNs, and those
+        /// clients wait for TCP's retransmissions (1 s, 3 s, 7 s…).
+        public var listenBacklog: Int
 
         public init(
             host: String = "127.0.0.1",
@@ -47,7 +51,8 @@ extension ChorusHTTPBridge {
             retryAfterSeconds: Int = 1,
             idleConnectionTimeout: Duration? = .seconds(75),
             resumeGracePeriod: Duration = .zero,
-            flushCoalescing: FlushCoalescing = .init()
+            flushCoalescing: FlushCoalescing = .init(),
+            listenBacklog: Int = 4096
         ) {
             self.host = host
             self.port = port
@@ -62,6 +67,7 @@ extension ChorusHTTPBridge {
             self.idleConnectionTimeout = idleConnectionTimeout
             self.resumeGracePeriod = resumeGracePeriod
             self.flushCoalescing = flushCoalescing
+            self.listenBacklog = listenBacklog
         }
     }
 }

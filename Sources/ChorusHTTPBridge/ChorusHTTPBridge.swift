@@ -81,7 +81,9 @@ public final class ChorusHTTPBridge: Service, Sendable {
         let app = Application(
             router: router,
             server: .http1OnEventLoop(configuration: http1),
-            configuration: ApplicationConfiguration(address: .hostname(configuration.host, port: configuration.port), serverName: "chorus"),
+            configuration: ApplicationConfiguration(
+                address: .hostname(configuration.host, port: configuration.port), serverName: "chorus",
+                backlog: configuration.listenBacklog),
             onServerRunning: { channel in
                 self.bound(port: channel.localAddress?.port)
             },

@@ -30,6 +30,10 @@ extension ChorusRPCServer {
         public var maxConcurrentCallsPerConnection: Int
         /// Most open connections; further connections are told why and closed.
         public var maxConnections: Int
+        /// Connections the kernel queues until the server accepts them (`listen(2)`'s backlog,
+        /// capped by `net.core.somaxconn`). A burst of connections beyond it loses SYNs, and those
+        /// clients wait for TCP's retransmissions (1 s, 3 s, 7 s…).
+        public var listenBacklog: Int
         /// Flow-control window per call when the client does not ask for one.
         public var defaultCallWindow: Int
         /// Largest window a client may ask for (bounds per-call buffering on the server).
@@ -61,6 +65,7 @@ extension ChorusRPCServer {
             maxFramePayload: Int = 4 * 1024 * 1024,
             maxConcurrentCallsPerConnection: Int = 100,
             maxConnections: Int = 4096,
+            listenBacklog: Int = 4096,
             defaultCallWindow: Int = 1024 * 1024,
             maxCallWindow: Int = 16 * 1024 * 1024,
             outboundHighWatermark: Int = 256 * 1024,
@@ -78,6 +83,7 @@ extension ChorusRPCServer {
             self.maxFramePayload = maxFramePayload
             self.maxConcurrentCallsPerConnection = maxConcurrentCallsPerConnection
             self.maxConnections = maxConnections
+            self.listenBacklog = listenBacklog
             self.defaultCallWindow = defaultCallWindow
             self.maxCallWindow = maxCallWindow
             self.outboundHighWatermark = outboundHighWatermark

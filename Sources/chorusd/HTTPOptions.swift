@@ -28,6 +28,9 @@ struct HTTPOptions: ParsableArguments {
     @Option(help: "Seconds an idle kept-alive HTTP connection stays open (0: no limit). Env: CHORUS_HTTP_IDLE_TIMEOUT. Default: 75.")
     var httpIdleTimeout: Double?
 
+    @Option(help: "Connections the kernel queues before the HTTP bridge accepts them (listen backlog, capped by net.core.somaxconn). Env: CHORUS_HTTP_LISTEN_BACKLOG. Default: 4096.")
+    var httpListenBacklog: Int?
+
     @Option(help: "Seconds a running call outlives its last SSE client, so a dropped client can resume it with Last-Event-ID (0: stop the models at once). Env: CHORUS_RESUME_GRACE. Default: 0.")
     var resumeGrace: Double?
 
@@ -65,6 +68,10 @@ struct HTTPOptions: ParsableArguments {
         if let seconds = httpIdleTimeout ?? environment["CHORUS_HTTP_IDLE_TIMEOUT"].flatMap(Double.init) {
             guard seconds >= 0 else { throw ValidationError("HTTP idle timeout must be zero or more seconds") }
             configuration.idleConnectionTimeout = seconds == 0 ? nil : .milliseconds(Int64(seconds * 1000))
+        }
+        if let backlog = httpListenBacklog ?? environment["CHORUS_HTTP_LISTEN_BACKLOG"].flatMap(Int.init) {
+            guard backlog > 0, backlog <= Int(Int32.max) else { throw ValidationError("HTTP listen backlog must be a positive integer, got \(backlog)") }
+            configuration.listenBacklog = backlog
         }
         if let seconds = resumeGrace ?? environment["CHORUS_RESUME_GRACE"].flatMap(Double.init) {
             guard seconds >= 0, seconds <= 3600 else { throw ValidationError("resume grace must be between 0 and 3600 seconds, got \(seconds)") }

@@ -41,6 +41,9 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Most open connections. Env: CHORUS_MAX_CONNECTIONS. Default: 4096.")
     var maxConnections: Int?
 
+    @Option(help: "Connections the kernel queues before the RPC server accepts them (listen backlog, capped by net.core.somaxconn). Env: CHORUS_LISTEN_BACKLOG. Default: 4096.")
+    var listenBacklog: Int?
+
     @Option(help: "Most concurrent calls per connection. Env: CHORUS_MAX_CALLS_PER_CONNECTION. Default: 100.")
     var maxCallsPerConnection: Int?
 
@@ -131,6 +134,10 @@ struct DaemonSettings {
         if let length = try integer(command.maxQueryLength, "CHORUS_MAX_QUERY_LENGTH", name: "max query length") { limits.maxQueryLength = length }
         if let models = try integer(command.maxModels, "CHORUS_MAX_MODELS", name: "max models") { limits.maxModelsPerCall = models }
         if let count = try integer(command.maxConnections, "CHORUS_MAX_CONNECTIONS", name: "max connections") { rpc.maxConnections = count }
+        if let backlog = try integer(command.listenBacklog, "CHORUS_LISTEN_BACKLOG", name: "listen backlog") {
+            guard backlog <= Int(Int32.max) else { throw ValidationError("listen backlog must be at most \(Int32.max), got \(backlog)") }
+            rpc.listenBacklog = backlog
+        }
         if let calls = try integer(command.maxCallsPerConnection, "CHORUS_MAX_CALLS_PER_CONNECTION", name: "max calls") {
             rpc.maxConcurrentCallsPerConnection = calls
         }

@@ -114,6 +114,33 @@ struct RegistryUpstreamTests {
         #expect(pegasus.uploader.options.pollInterval == .milliseconds(750))
         #expect(pegasus.uploader.options.maxProcessingWait == .milliseconds(90_000))
         #expect(pegasus.uploader.options.maxUploadBytes == TwelveLabsAssetOptions.defaultMaxUploadBytes)
+        #expect(pegasus.uploader.options.keepUnused == .seconds(3_600))
+        #expect(pegasus.uploader.options.deleteOnExit)
+    }
+
+    @Test func assetDeletionIsConfiguredPerTwelveLabsModel() throws {
+        let context = ProviderContext(environment: [:])
+        let registry = try RegistryLoader.load(
+            data: Data(#"""
+                {"models": [
+                  {"name": "p1", "provider": "twelvelabs", "files": {"keep_unused_ms": 600000, "delete_on_exit": false}},
+                  {"name": "p2", "provider": "twelvelabs", "files": {"keep_unused_ms": 0}}
+                ]}
+                """#.utf8), source: "inline", context: context)
+        let first = try #require(registry["p1"]?.provider as? TwelveLabsProvider)
+        #expect(first.uploader.options.keepUnused == .seconds(600))
+        #expect(first.uploader.options.deleteOnExit == false)
+        let second = try #require(registry["p2"]?.provider as? TwelveLabsProvider)
+        #expect(second.uploader.options.keepUnused == nil, "0: kept until the server stops")
+        // Both registered with the context's janitor: it sweeps every tenth of the shortest keep.
+        #expect(context.uploads.sweepInterval == .seconds(60))
+
+        #expect(
+            message(#"{"models": [{"name": "p", "provider": "twelvelabs", "files": {"keep_unused_ms": -1}}]}"#)
+                == "inline: models[0].files.keep_unused_ms: must be 0 (keep until the server stops) or more, got -1")
+        #expect(
+            message(#"{"models": [{"name": "g", "provider": "gemini", "files": {"delete_on_exit": true}}]}"#)
+                == "inline: models[0].files.delete_on_exit: applies to provider 'twelvelabs' only: Google deletes Files API uploads itself after 48 hours")
     }
 
     @Test func builtInRegistryUsesRealProvidersOnlyWhereKeysAreSet() throws {

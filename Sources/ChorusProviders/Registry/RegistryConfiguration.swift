@@ -3,7 +3,7 @@
 /// Every model names a `provider` kind (`demo`, `openai`, `openai-compatible`, `gemini`,
 /// `twelvelabs`). Real providers take `base_url`, `api_key_env` / `api_key_file`, `retry`,
 /// `max_concurrent`, `timeouts.connect_ms`, and per kind `video` (OpenAI frame sampling) or `files`
-/// (Gemini Files API); demo models take a `demo` block. Unknown fields are rejected so a typo never
+/// (uploads: Gemini's Files API, TwelveLabs assets and when those are deleted); demo models take a `demo` block. Unknown fields are rejected so a typo never
 /// silently falls back to a default, and a field that does not apply to the model's provider is an error.
 ///
 /// ```json

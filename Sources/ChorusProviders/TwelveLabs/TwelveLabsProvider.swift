@@ -58,7 +58,8 @@ public struct TwelveLabsProvider: ModelProvider {
         self.maxInlineVideoBytes = maxInlineVideoBytes
         self.logger = logger
         let uploader = TwelveLabsAssetUploader(settings: settings, options: assets, logger: logger)
-        let cache = UploadCache<TwelveLabsAsset>()
+        // Uses are recorded on the janitor's clock, which decides what has gone unused.
+        let cache = uploads.map { UploadCache<TwelveLabsAsset>(now: $0.now) } ?? UploadCache<TwelveLabsAsset>()
         self.uploader = uploader
         self.assets = cache
         uploads?.register(UploadJanitor.Member(

@@ -35,7 +35,8 @@ public final class UploadJanitor: Sendable {
 
     private let members = Mutex<[Member]>([])
     private let logger: Logger
-    private let now: @Sendable () -> Date
+    /// The wall clock of sweeps; the caches of the members record uses on it too.
+    let now: @Sendable () -> Date
 
     /// - Parameter now: the wall clock (tests move it).
     public init(logger: Logger, now: @escaping @Sendable () -> Date = { Date() }) {
