@@ -139,8 +139,23 @@ struct RegistryUpstreamTests {
             message(#"{"models": [{"name": "p", "provider": "twelvelabs", "files": {"keep_unused_ms": -1}}]}"#)
                 == "inline: models[0].files.keep_unused_ms: must be 0 (keep until the server stops) or more, got -1")
         #expect(
-            message(#"{"models": [{"name": "g", "provider": "gemini", "files": {"delete_on_exit": true}}]}"#)
-                == "inline: models[0].files.delete_on_exit: applies to provider 'twelvelabs' only: Google deletes Files API uploads itself after 48 hours")
+            message(#"{"models": [{"name": "g", "provider": "gemini", "files": {"keep_unused_ms": -5}}]}"#)
+                == "inline: models[0].files.keep_unused_ms: must be 0 (keep until the server stops) or more, got -5")
+    }
+
+    @Test func geminiFilesAreLeftToGoogleUnlessConfigured() throws {
+        let registry = try load(#"""
+            {"models": [
+              {"name": "g1", "provider": "gemini"},
+              {"name": "g2", "provider": "gemini", "files": {"keep_unused_ms": 900000, "delete_on_exit": false}}
+            ]}
+            """#)
+        let plain = try #require(registry["g1"]?.provider as? GeminiProvider)
+        #expect(plain.uploader.options.keepUnused == nil, "Google deletes files 48 h after the upload")
+        #expect(plain.uploader.options.deleteOnExit)
+        let configured = try #require(registry["g2"]?.provider as? GeminiProvider)
+        #expect(configured.uploader.options.keepUnused == .seconds(900))
+        #expect(configured.uploader.options.deleteOnExit == false)
     }
 
     @Test func builtInRegistryUsesRealProvidersOnlyWhereKeysAreSet() throws {

@@ -7,8 +7,8 @@ import Logging
 import Synchronization
 import Testing
 
-/// Deleting TwelveLabs assets: after `keep_unused` without a question (never while one runs), and
-/// at exit, against the fake's `DELETE /v1.3/assets/{id}`.
+/// Deleting uploads: after `keep_unused` without a question (never while one runs), and at exit,
+/// against the fake's `DELETE /v1.3/assets/{id}` (TwelveLabs) and `DELETE /v1beta/files/{id}` (Gemini).
 @Suite("Upload janitor", .timeLimit(.minutes(1)))
 struct UploadJanitorTests {
     typealias Assets = TwelveLabsAssetTests
@@ -143,6 +143,41 @@ struct UploadJanitorTests {
         let started = ContinuousClock.now
         #expect(await janitor.deleteAll(within: .milliseconds(200)) == nil)
         #expect(ContinuousClock.now - started < .seconds(10))
+    }
+
+    @Test("Gemini files: kept while Google keeps them unless keep_unused says otherwise, deleted at exit")
+    func geminiFiles() async throws {
+        let clips = try GeminiFilesTests.clips()
+        let fake = try await FakeUpstream.start()
+        defer { fake.stop() }
+        let clock = TestClock()
+        let janitor = UploadJanitor(logger: Logger(label: "janitor"), now: { clock.now })
+        let video = VideoInputs(mediaRoot: try MediaRoot(path: clips.directory), library: VideoLibrary(logger: Logger(label: "t")))
+        let fast = GeminiTesting.fastFiles
+        var short = fast
+        short.keepUnused = .seconds(600)
+        let swept = GeminiProvider(
+            settings: GeminiTesting.settings(fake), video: video, files: short, uploads: janitor, name: "swept", logger: Logger(label: "t"))
+        let kept = GeminiProvider(
+            settings: GeminiTesting.settings(fake), video: video, files: fast, uploads: janitor, name: "kept", logger: Logger(label: "t"))
+        for provider in [swept, kept] {
+            let (text, _) = await GeminiTesting.run(provider, query: "What happens?", video: VideoReference(videoPath: clips.plain))
+            #expect(text == GeminiTesting.defaultText)
+        }
+        let uploaded = GeminiTesting.uploadBodies(try await fake.requests()).count
+        #expect(uploaded == 2)
+
+        clock.advance(minutes: 11)
+        #expect(await janitor.sweep() == 1, "only the model with keep_unused")
+        #expect(swept.files.readyCount == 0 && kept.files.readyCount == 1)
+        #expect(await janitor.deleteAll(within: .seconds(10)) == 1)
+        let deletes = try await fake.requests().filter { $0["method"] as? String == "DELETE" }
+        #expect(deletes.count == 2)
+        #expect(deletes.allSatisfy { ($0["path"] as? String)?.hasPrefix("/v1beta/files/") == true && $0["status"] as? Int == 200 })
+        // Gone: Google answers a deleted file with 403, which a second delete takes as done.
+        let file = GeminiFile(name: "files/" + ((deletes[0]["path"] as? String)?.split(separator: "/").last.map(String.init) ?? ""),
+                              uri: "", mimeType: "video/mp4", state: "ACTIVE")
+        #expect(await swept.uploader.delete(file))
     }
 
     @Test("the sweep interval is a tenth of the shortest keep_unused, between 10 s and 5 min")

@@ -18,9 +18,22 @@ public struct GeminiFileOptions: Sendable, Hashable {
     /// Largest video the adapter uploads: the Files API's 2 GB per file. The upload streams from
     /// disk, so the size costs no memory.
     public var maxUploadBytes: Int = 2_000_000_000
+    /// A file no question has asked for during this long, and none is using, is deleted
+    /// (`DELETE files/{id}`); nil (the default) leaves it to Google, which deletes it 48 h after
+    /// the upload.
+    public var keepUnused: Duration?
+    /// Whether the files still held are deleted when the server stops: nothing would use them
+    /// again (the cache of uploads lives in memory), and until Google deletes them they count
+    /// against the project's Files API storage.
+    public var deleteOnExit: Bool = true
 
-    public init(pollInterval: Duration = .seconds(2), maxProcessingWait: Duration = .seconds(300)) {
+    public init(
+        pollInterval: Duration = .seconds(2), maxProcessingWait: Duration = .seconds(300),
+        keepUnused: Duration? = nil, deleteOnExit: Bool = true
+    ) {
         self.pollInterval = pollInterval
         self.maxProcessingWait = maxProcessingWait
+        self.keepUnused = keepUnused
+        self.deleteOnExit = deleteOnExit
     }
 }

@@ -30,13 +30,26 @@ public struct GeminiProvider: ModelProvider {
     ///   - settings: where and how to reach the Gemini API; `baseURL` includes the version
     ///     (`…/v1beta`), from which the Files API upload URL is derived too.
     ///   - video: how to read the videos prompts name; nil when the server has no video access.
-    ///   - files: polling of uploaded videos until Google has processed them.
-    public init(settings: UpstreamSettings, video: VideoInputs?, files: GeminiFileOptions = GeminiFileOptions(), logger: Logger) {
+    ///   - files: polling of uploaded videos until Google has processed them, and their deletion.
+    ///   - uploads: deletes the files this provider uploaded once unused for
+    ///     ``GeminiFileOptions/keepUnused`` and when the server stops; nil never deletes them.
+    ///   - name: the model's name, for the janitor's logs.
+    public init(
+        settings: UpstreamSettings, video: VideoInputs?, files: GeminiFileOptions = GeminiFileOptions(),
+        uploads: UploadJanitor? = nil, name: String = "gemini", logger: Logger
+    ) {
         self.settings = settings
         self.video = video
         self.logger = logger
-        self.uploader = GeminiFileUploader(settings: settings, options: files, logger: logger)
-        self.files = GeminiFileStore()
+        let uploader = GeminiFileUploader(settings: settings, options: files, logger: logger)
+        // Uses are recorded on the janitor's clock, which decides what has gone unused.
+        let store = uploads.map { GeminiFileStore(now: $0.now) } ?? GeminiFileStore()
+        self.uploader = uploader
+        self.files = store
+        uploads?.register(UploadJanitor.Member(
+            name: name, keepUnused: files.keepUnused, deleteOnExit: files.deleteOnExit,
+            sweep: { cutoff in await UploadJanitor.deleteEach(store.takeUnused(lastUsedBefore: cutoff), uploader.delete) },
+            drain: { await UploadJanitor.deleteEach(store.takeAll(), uploader.delete) }))
     }
 
     public func generate(_ prompt: ModelPrompt, output: ModelOutputWriter) async throws -> ModelCompletion {
@@ -49,6 +62,9 @@ public struct GeminiProvider: ModelProvider {
         guard let (local, file) = prepared else {
             return try await stream(prompt, file: nil, key: key, output: output, fileRejected: nil)
         }
+        // The janitor leaves a file alone while a question about it runs, however long.
+        files.retain(key: local.video.sha256)
+        defer { files.release(key: local.video.sha256) }
         let rejected = GeminiFileRejection()
         do {
             return try await stream(prompt, file: file, key: key, output: output, fileRejected: rejected)

@@ -22,7 +22,7 @@ public struct ProviderContext: Sendable {
     public var logger: Logger
     /// Passed to every demo provider (for tests).
     public var observer: DemoObserver?
-    /// Deletes what the adapters built with this context upload (TwelveLabs assets): run its sweeps
+    /// Deletes what the adapters built with this context upload (TwelveLabs assets, Gemini files): run its sweeps
     /// while serving and ``UploadJanitor/deleteAll(within:)`` after the last call.
     public var uploads: UploadJanitor
 

@@ -60,14 +60,15 @@ extension RegistryConfiguration {
     }
 
     /// Polling of uploaded videos until the provider has processed them (Gemini's Files API,
-    /// TwelveLabs assets), and when TwelveLabs assets are deleted:
+    /// TwelveLabs assets), and when they are deleted:
     /// `{"poll_interval_ms": 2000, "max_processing_ms": 300000, "keep_unused_ms": 3600000, "delete_on_exit": true}`.
     public struct Files: Codable, Sendable, Hashable {
         public var pollIntervalMs: Int?
         public var maxProcessingMs: Int?
-        /// TwelveLabs only: delete an asset unused for this long; 0 keeps it until the server stops.
+        /// Delete an upload unused for this long; 0 keeps it until the server stops. Default: one
+        /// hour for TwelveLabs, none for Gemini (Google deletes files after 48 h).
         public var keepUnusedMs: Int?
-        /// TwelveLabs only: delete the assets still held when the server stops.
+        /// Delete the uploads still held when the server stops (default true).
         public var deleteOnExit: Bool?
 
         public init(pollIntervalMs: Int? = nil, maxProcessingMs: Int? = nil, keepUnusedMs: Int? = nil, deleteOnExit: Bool? = nil) {

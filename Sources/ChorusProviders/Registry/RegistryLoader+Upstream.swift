@@ -90,21 +90,15 @@ extension RegistryLoader {
                 settings: settings, video: video, frames: try frameSampling(model.video, field: "\(field).video", fail: fail),
                 logger: context.logger)
         case .gemini:
-            if model.files?.keepUnusedMs != nil || model.files?.deleteOnExit != nil {
-                let key = model.files?.keepUnusedMs != nil ? "keep_unused_ms" : "delete_on_exit"
-                throw fail("\(field).files.\(key)", "applies to provider 'twelvelabs' only: Google deletes Files API uploads itself after 48 hours")
-            }
             provider = GeminiProvider(
                 settings: settings, video: video, files: try fileOptions(model.files, field: "\(field).files", fail: fail),
-                logger: context.logger)
+                uploads: context.uploads, name: model.name, logger: context.logger)
         case .twelveLabs:
             let files = try fileOptions(model.files, field: "\(field).files", fail: fail)
             var assets = TwelveLabsAssetOptions(pollInterval: files.pollInterval, maxProcessingWait: files.maxProcessingWait)
-            if let keep = model.files?.keepUnusedMs {
-                guard keep >= 0 else { throw fail("\(field).files.keep_unused_ms", "must be 0 (keep until the server stops) or more, got \(keep)") }
-                assets.keepUnused = keep == 0 ? nil : .milliseconds(keep)
-            }
-            if let deleteOnExit = model.files?.deleteOnExit { assets.deleteOnExit = deleteOnExit }
+            // An asset stays until deleted, so TwelveLabs deletes after an hour unused by default.
+            assets.keepUnused = model.files?.keepUnusedMs == nil ? TwelveLabsAssetOptions.defaultKeepUnused : files.keepUnused
+            assets.deleteOnExit = files.deleteOnExit
             provider = TwelveLabsProvider(
                 settings: settings, video: video, assets: assets, uploads: context.uploads, name: model.name, logger: context.logger)
         }
@@ -182,6 +176,11 @@ extension RegistryLoader {
             guard wait > 0 else { throw fail("\(field).max_processing_ms", "must be positive, got \(wait)") }
             options.maxProcessingWait = .milliseconds(wait)
         }
+        if let keep = files.keepUnusedMs {
+            guard keep >= 0 else { throw fail("\(field).keep_unused_ms", "must be 0 (keep until the server stops) or more, got \(keep)") }
+            options.keepUnused = keep == 0 ? nil : .milliseconds(keep)
+        }
+        if let deleteOnExit = files.deleteOnExit { options.deleteOnExit = deleteOnExit }
         return options
     }
 }

@@ -3,12 +3,12 @@ public import Foundation
 public import Logging
 import Synchronization
 
-/// Deletes what the adapters uploaded (TwelveLabs assets) once nothing has used it for a while,
-/// and whatever is left when the server stops.
+/// Deletes what the adapters uploaded (TwelveLabs assets, Gemini files) once nothing has used it
+/// for a while, and whatever is left when the server stops.
 ///
 /// The upload cache lives in memory: after a restart nothing would use those uploads again, and
-/// TwelveLabs keeps an asset until it is deleted, so without this every restart would leave a copy
-/// of every video asked about in the account. Each adapter that uploads registers itself with the
+/// TwelveLabs keeps an asset until it is deleted (Gemini a file for 48 h), so without this every
+/// restart would leave a copy of every video asked about in the account. Each adapter that uploads registers itself with the
 /// janitor of the ``ProviderContext`` it is built with; `chorusd` runs ``runSweeps(every:)`` while
 /// it serves, and ``deleteAll(within:)`` once the last call has drained.
 ///
