@@ -34,6 +34,18 @@ struct UploadJanitorTests {
             uploads: janitor, name: "pegasus", logger: logger)
     }
 
+    /// A fake TwelveLabs with `clip.mp4` (too large to go inline, ready at once) under a media root,
+    /// and a TwelveLabs provider registered with a janitor on a clock the test moves.
+    static func withProvider(
+        _ body: (FakeUpstream, TwelveLabsProvider, UploadJanitor, TestClock) async throws -> Void
+    ) async throws {
+        try await Assets.withFakeAndMedia(fileSize: 6_000, trailer: "[fake:asset_polls=0]") { fake, directory, _ in
+            let clock = TestClock()
+            let janitor = UploadJanitor(logger: Logger(label: "janitor"), now: { clock.now })
+            try await body(fake, try Self.provider(fake, mediaRoot: directory, janitor: janitor), janitor, clock)
+        }
+    }
+
     static func ask(_ provider: TwelveLabsProvider, _ query: String = "What happens?", video: String = "clip.mp4") async -> Bool {
         let (chunks, result) = await TwelveLabsTesting.run(provider, query: query, video: VideoReference(videoPath: video))
         return (try? result.get()) != nil && chunks.joined() == TwelveLabsTesting.defaultText
@@ -49,10 +61,7 @@ struct UploadJanitorTests {
 
     @Test("a sweep deletes an asset no question asked for during keep_unused; the next question uploads again")
     func sweepDeletesUnused() async throws {
-        try await Assets.withFakeAndMedia(fileSize: 6_000, trailer: "[fake:asset_polls=0]") { fake, directory, _ in
-            let clock = TestClock()
-            let janitor = UploadJanitor(logger: Logger(label: "janitor"), now: { clock.now })
-            let provider = try Self.provider(fake, mediaRoot: directory, janitor: janitor)
+        try await Self.withProvider { fake, provider, janitor, clock in
             #expect(await Self.ask(provider))
             let asset = try #require(try await Self.uploads(fake).first?["asset_id"] as? String)
 
@@ -75,10 +84,7 @@ struct UploadJanitorTests {
 
     @Test("an asset a running question uses is not deleted, however long the answer takes")
     func inUseIsKept() async throws {
-        try await Assets.withFakeAndMedia(fileSize: 6_000, trailer: "[fake:asset_polls=0]") { fake, directory, _ in
-            let clock = TestClock()
-            let janitor = UploadJanitor(logger: Logger(label: "janitor"), now: { clock.now })
-            let provider = try Self.provider(fake, mediaRoot: directory, janitor: janitor)
+        try await Self.withProvider { fake, provider, janitor, clock in
             // TwelveLabs answers this one after 1.5 s.
             let slow = Task { await Self.ask(provider, "What happens? [fake:delay=1500]") }
             while try await Assets.analyzeRecords(fake).isEmpty { try await Task.sleep(for: .milliseconds(10)) }
@@ -116,9 +122,7 @@ struct UploadJanitorTests {
 
     @Test("an asset TwelveLabs no longer has counts as deleted; a refused delete is logged and the asset forgotten")
     func deleteOutcomes() async throws {
-        try await Assets.withFakeAndMedia(fileSize: 6_000, trailer: "[fake:asset_polls=0]") { fake, directory, _ in
-            let janitor = UploadJanitor(logger: Logger(label: "janitor"))
-            let provider = try Self.provider(fake, mediaRoot: directory, janitor: janitor)
+        try await Self.withProvider { fake, provider, _, _ in
             #expect(await Self.ask(provider))
             let asset = try #require(try await Self.uploads(fake).first?["asset_id"] as? String)
             // Gone already (someone deleted it in the console): 404 is success.

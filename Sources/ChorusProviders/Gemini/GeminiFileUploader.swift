@@ -172,27 +172,12 @@ struct GeminiFileUploader: Sendable {
     /// policy). True when it is gone: deleted now (2xx) or already (Google answers a file that no
     /// longer exists with 403 PERMISSION_DENIED, or 404). A failure is logged, not thrown.
     func delete(_ file: GeminiFile) async -> Bool {
-        let metadata: Logger.Metadata = ["file": "\(file.name)", "upstream": "\(settings.baseURL)"]
-        do {
-            let key = try settings.requireKey()
-            let request = HTTPRequestSpec(
+        await settings.deleteUpload(file.name, goneStatuses: [403, 404], logger: logger) { key in
+            HTTPRequestSpec(
                 method: "DELETE", url: settings.url(file.name), headers: [("x-goog-api-key", key.headerValue)],
                 connectTimeout: settings.connectTimeout, totalTimeout: .seconds(30))
-            try await settings.retrying("gemini file delete", logger: logger) {
-                let response = try await settings.http.execute(request)
-                let answer = try await response.collectBody(limit: 1 << 16)
-                let status = response.head.status
-                guard (200..<300).contains(status) || status == 403 || status == 404 else {
-                    throw UpstreamErrors.http(settings, status: status, head: response.head, body: answer)
-                }
-            }
-            logger.debug("gemini file deleted", metadata: metadata)
-            return true
-        } catch {
-            var metadata = metadata
-            metadata["error"] = "\(ChorusError(from: error))"
-            logger.warning("could not delete a gemini file", metadata: metadata)
-            return false
+        } failure: { [settings] status, head, body in
+            UpstreamErrors.http(settings, status: status, head: head, body: body)
         }
     }
 

@@ -46,10 +46,8 @@ public struct GeminiProvider: ModelProvider {
         let store = uploads.map { GeminiFileStore(now: $0.now) } ?? GeminiFileStore()
         self.uploader = uploader
         self.files = store
-        uploads?.register(UploadJanitor.Member(
-            name: name, keepUnused: files.keepUnused, deleteOnExit: files.deleteOnExit,
-            sweep: { cutoff in await UploadJanitor.deleteEach(store.takeUnused(lastUsedBefore: cutoff), uploader.delete) },
-            drain: { await UploadJanitor.deleteEach(store.takeAll(), uploader.delete) }))
+        uploads?.register(
+            name: name, keepUnused: files.keepUnused, deleteOnExit: files.deleteOnExit, cache: store, delete: uploader.delete)
     }
 
     public func generate(_ prompt: ModelPrompt, output: ModelOutputWriter) async throws -> ModelCompletion {

@@ -71,29 +71,13 @@ struct TwelveLabsAssetUploader: Sendable {
     /// policy). True when it is gone: deleted now (2xx) or already (404). A failure is logged, not
     /// thrown: nobody is waiting for it.
     func delete(_ asset: TwelveLabsAsset) async -> Bool {
-        let metadata: Logger.Metadata = ["asset": "\(asset.id)", "upstream": "\(settings.baseURL)"]
-        do {
-            let key = try settings.requireKey()
-            let request = HTTPRequestSpec(
+        await settings.deleteUpload("asset \(asset.id)", goneStatuses: [404], logger: logger) { key in
+            HTTPRequestSpec(
                 method: "DELETE", url: settings.url("/assets/\(TwelveLabsVideoLocator.pathSegment(asset.id))"),
                 headers: [("x-api-key", key.headerValue), ("Accept", "application/json")],
                 connectTimeout: settings.connectTimeout, totalTimeout: .seconds(30))
-            try await settings.retrying("twelvelabs asset delete", logger: logger) {
-                let response = try await settings.http.execute(request)
-                let answer = try await response.collectBody(limit: 1 << 16)
-                let status = response.head.status
-                guard (200..<300).contains(status) || status == 404 else {
-                    throw TwelveLabsErrors.http(
-                        settings, status: status, head: response.head, body: answer, missing: "TwelveLabs has no asset \(asset.id)")
-                }
-            }
-            logger.debug("twelvelabs asset deleted", metadata: metadata)
-            return true
-        } catch {
-            var metadata = metadata
-            metadata["error"] = "\(ChorusError(from: error))"
-            logger.warning("could not delete a twelvelabs asset", metadata: metadata)
-            return false
+        } failure: { [settings] status, head, body in
+            TwelveLabsErrors.http(settings, status: status, head: head, body: body, missing: "TwelveLabs has no asset \(asset.id)")
         }
     }
 

@@ -62,10 +62,8 @@ public struct TwelveLabsProvider: ModelProvider {
         let cache = uploads.map { UploadCache<TwelveLabsAsset>(now: $0.now) } ?? UploadCache<TwelveLabsAsset>()
         self.uploader = uploader
         self.assets = cache
-        uploads?.register(UploadJanitor.Member(
-            name: name, keepUnused: assets.keepUnused, deleteOnExit: assets.deleteOnExit,
-            sweep: { cutoff in await UploadJanitor.deleteEach(cache.takeUnused(lastUsedBefore: cutoff), uploader.delete) },
-            drain: { await UploadJanitor.deleteEach(cache.takeAll(), uploader.delete) }))
+        uploads?.register(
+            name: name, keepUnused: assets.keepUnused, deleteOnExit: assets.deleteOnExit, cache: cache, delete: uploader.delete)
     }
 
     /// What `/analyze` is asked about.

@@ -48,6 +48,17 @@ public final class UploadJanitor: Sendable {
         members.withLock { $0.append(member) }
     }
 
+    /// Registers the uploads held in `cache`, deleted with `delete` (see ``Member``).
+    func register<Upload: Sendable>(
+        name: String, keepUnused: Duration?, deleteOnExit: Bool, cache: UploadCache<Upload>,
+        delete: @escaping @Sendable (Upload) async -> Bool
+    ) {
+        register(Member(
+            name: name, keepUnused: keepUnused, deleteOnExit: deleteOnExit,
+            sweep: { cutoff in await Self.deleteEach(cache.takeUnused(lastUsedBefore: cutoff), delete) },
+            drain: { await Self.deleteEach(cache.takeAll(), delete) }))
+    }
+
     /// How often a sweep is worth running: a tenth of the shortest time uploads are kept unused,
     /// between 10 s and 5 minutes (5 minutes when no member deletes while running).
     public var sweepInterval: Duration {

@@ -1,4 +1,5 @@
 import ChorusCore
+import ChorusCurl
 import Foundation
 import Logging
 
@@ -60,6 +61,37 @@ extension UpstreamSettings {
                 let previous = answer
                 answer = try await retrying(step, logger: logger) { try await poll(previous) }
             }
+        }
+    }
+
+    /// Deletes an upload this process made with the `DELETE` request `request` builds, retried per
+    /// the model's policy. True when the upload is gone: deleted now (2xx) or already (one of
+    /// `goneStatuses`). A failure is logged, not thrown: nobody is waiting for it.
+    ///
+    /// - Parameter failure: the error for any other status (the provider's own mapping).
+    func deleteUpload(
+        _ what: String, goneStatuses: Set<Int>, logger: Logger,
+        request: (APIKey) -> HTTPRequestSpec,
+        failure: @escaping (_ status: Int, _ head: HTTPResponseHead, _ body: [UInt8]) -> ChorusError
+    ) async -> Bool {
+        let metadata: Logger.Metadata = ["upload": "\(what)", "upstream": "\(baseURL)"]
+        do {
+            let request = request(try requireKey())
+            try await retrying("\(provider.displayName) upload delete", logger: logger) {
+                let response = try await http.execute(request)
+                let answer = try await response.collectBody(limit: 1 << 16)
+                let status = response.head.status
+                guard (200..<300).contains(status) || goneStatuses.contains(status) else {
+                    throw failure(status, response.head, answer)
+                }
+            }
+            logger.debug("upload deleted", metadata: metadata)
+            return true
+        } catch {
+            var metadata = metadata
+            metadata["error"] = "\(ChorusError(from: error))"
+            logger.warning("could not delete an upload", metadata: metadata)
+            return false
         }
     }
 

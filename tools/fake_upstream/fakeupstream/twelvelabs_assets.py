@@ -205,11 +205,18 @@ class TwelveLabsAssets:
                                        "failed state)."}
         return obj
 
-    def twelvelabs_asset(self, asset_id):
+    def asset_request(self, asset_id):
+        """What GET and DELETE /v1.3/assets/{id} share: the record, behaviours (a marker may ride in
+        the id), the delay and refusals. Returns the bare id, or None when the request was answered."""
         body, b, rng = self.common_setup("twelvelabs", b"", (asset_id,))
-        asset_id = MARKER_RE.sub("", asset_id)
         self.pre_delay(b)
         if self.twelvelabs_refused(b):
+            return None
+        return MARKER_RE.sub("", asset_id)
+
+    def twelvelabs_asset(self, asset_id):
+        asset_id = self.asset_request(asset_id)
+        if asset_id is None:
             return
         with STATE_LOCK:
             a = ASSETS.get(asset_id)
@@ -222,23 +229,24 @@ class TwelveLabsAssets:
                         a["status"] = a["final_status"]
                 obj = self.asset_detail(a)
         if a is None:
-            return self.send_bytes(404, twelvelabs_error_body(
-                "resource_not_exist", f"Resource with id {asset_id} does not exist in assets."))
+            return self.asset_missing(asset_id)
         self.send_bytes(200, tl_json(obj).encode())
+
+    def asset_missing(self, asset_id):
+        """404 for an id this fake does not have (never uploaded, or deleted)."""
+        self.send_bytes(404, twelvelabs_error_body(
+            "resource_not_exist", f"Resource with id {asset_id} does not exist in assets."))
 
     def twelvelabs_asset_delete(self, asset_id):
         """DELETE /v1.3/assets/{id}: 204 without a body (the SDK's `assets.delete` takes any 2xx),
         404 `resource_not_exist` for an id this fake does not have (never uploaded, or deleted)."""
-        body, b, rng = self.common_setup("twelvelabs", b"", (asset_id,))
-        asset_id = MARKER_RE.sub("", asset_id)
-        self.pre_delay(b)
-        if self.twelvelabs_refused(b):
+        asset_id = self.asset_request(asset_id)
+        if asset_id is None:
             return
         with STATE_LOCK:
             removed = ASSETS.pop(asset_id, None)
         if removed is None:
-            return self.send_bytes(404, twelvelabs_error_body(
-                "resource_not_exist", f"Resource with id {asset_id} does not exist in assets."))
+            return self.asset_missing(asset_id)
         self.send_no_content()
 
     def twelvelabs_asset_refusal(self, asset_id):
