@@ -8,9 +8,10 @@ import Synchronization
 ///
 /// The upload cache lives in memory: after a restart nothing would use those uploads again, and
 /// TwelveLabs keeps an asset until it is deleted (Gemini a file for 48 h), so without this every
-/// restart would leave a copy of every video asked about in the account. Each adapter that uploads registers itself with the
-/// janitor of the ``ProviderContext`` it is built with; `chorusd` runs ``runSweeps(every:)`` while
-/// it serves, and ``deleteAll(within:)`` once the last call has drained.
+/// restart would leave a copy of every video asked about in the account. Each adapter that
+/// uploads registers itself with the janitor of the ``ProviderContext`` it is built with; `chorusd`
+/// runs ``runSweeps(every:)`` while it serves, and ``deleteAll(within:)`` once the last call has
+/// drained.
 ///
 /// ```swift
 /// let context = ProviderContext(mediaRoot: root, logger: logger)
@@ -76,9 +77,10 @@ public final class UploadJanitor: Sendable {
         var deleted = 0
         for member in members.withLock({ $0 }) {
             guard let keep = member.keepUnused else { continue }
-            deleted += await member.sweep(current.addingTimeInterval(-keep.seconds))
+            let count = await member.sweep(current.addingTimeInterval(-keep.seconds))
+            if count > 0 { logger.info("deleted unused uploads", metadata: ["model": "\(member.name)", "count": "\(count)"]) }
+            deleted += count
         }
-        if deleted > 0 { logger.info("deleted unused uploads", metadata: ["count": "\(deleted)"]) }
         return deleted
     }
 
@@ -101,9 +103,13 @@ public final class UploadJanitor: Sendable {
         guard !leaving.isEmpty else { return 0 }
         enum Outcome: Sendable { case deleted(Int), timedOut, cancelled }
         let outcome = await withTaskGroup(of: Outcome.self) { group in
-            group.addTask {
+            group.addTask { [logger] in
                 var deleted = 0
-                for member in leaving { deleted += await member.drain() }
+                for member in leaving {
+                    let count = await member.drain()
+                    if count > 0 { logger.info("deleted uploads on exit", metadata: ["model": "\(member.name)", "count": "\(count)"]) }
+                    deleted += count
+                }
                 return .deleted(deleted)
             }
             group.addTask {
@@ -117,7 +123,6 @@ public final class UploadJanitor: Sendable {
             logger.warning("gave up deleting uploads on exit", metadata: ["limit": "\(limit)"])
             return nil
         }
-        if count > 0 { logger.info("deleted uploads on exit", metadata: ["count": "\(count)"]) }
         return count
     }
 }
