@@ -94,6 +94,29 @@ struct TimeoutTests {
         #expect(events.text(of: "late") == "")
     }
 
+    @Test("a call queued behind a model's max_concurrent does not run out of first-chunk time while it waits")
+    func queuedForAPermit() async throws {
+        // One permit; each call holds it for about 360 ms while its chunks come every 60 ms.
+        let registry = try makeRegistry([
+            ("limited", LimitedProvider(limiter: ConcurrencyLimiter(limit: 1)),
+             .clocks(firstChunk: .milliseconds(100), idle: .milliseconds(200)))
+        ])
+        let orchestrator = Orchestrator(registry: registry, logger: silentLogger)
+        let outcomes = try await withThrowingTaskGroup(of: [AnalyzeEvent].self) { group in
+            for _ in 0..<2 {
+                group.addTask { try await collect(orchestrator, AnalyzeRequest(query: "q", models: ["limited"])) }
+            }
+            return try await group.reduce(into: []) { $0.append($1) }
+        }
+        for events in outcomes {
+            #expect(events.error(of: "limited") == nil)
+            #expect(events.text(of: "limited") == "a b c d e f")
+        }
+        // The second call's user waited for the first: its first token came after about 360 ms.
+        let firstTokens = outcomes.compactMap { $0.stats(of: "limited")?.timeToFirstToken }.sorted()
+        #expect(firstTokens.count == 2 && firstTokens[1] >= .milliseconds(300))
+    }
+
     @Test("the total clock runs while a provider prepares")
     func preparationAndTotalClock() async throws {
         let registry = try makeRegistry([
@@ -211,5 +234,21 @@ private struct PreparingThenWriting: ModelProvider {
         try await Task.sleep(for: after)
         try await output.write("too late")
         return ModelCompletion(finishReason: "stop")
+    }
+}
+
+/// Streams six chunks 60 ms apart under `limiter`, through `UpstreamAttempts` as the real adapters do.
+private struct LimitedProvider: ModelProvider {
+    let limiter: ConcurrencyLimiter
+    var kind: String { "limited" }
+
+    func generate(_ prompt: ModelPrompt, output: ModelOutputWriter) async throws -> ModelCompletion {
+        try await UpstreamAttempts.run(retry: RetryPolicy(maxAttempts: 1), limiter: limiter, output: output) { output, _ in
+            for chunk in ["a", " b", " c", " d", " e", " f"] {
+                try await output.write(chunk)
+                try await Task.sleep(for: .milliseconds(60))
+            }
+            return ModelCompletion(finishReason: "stop")
+        }
     }
 }

@@ -87,6 +87,20 @@ struct UpstreamAttemptsTests {
         #expect(limiter.available == 2)
     }
 
+    @Test func aWaitingWrapperThatFailsAfterThePermitDoesNotKeepIt() async throws {
+        struct Refused: Error {}
+        let limiter = ConcurrencyLimiter(limit: 1)
+        await #expect(throws: Refused.self) {
+            _ = try await limiter.withPermit(waiting: { acquire in
+                try await acquire()
+                throw Refused()
+            }) { "never" }
+        }
+        #expect(limiter.available == 1)
+        #expect(try await limiter.withPermit(waiting: { try await $0() }) { "ran" } == "ran")
+        #expect(limiter.available == 1)
+    }
+
     @Test func cancelledWaiterLeavesTheQueue() async throws {
         let limiter = ConcurrencyLimiter(limit: 1)
         let release = AsyncStream<Void>.makeStream()

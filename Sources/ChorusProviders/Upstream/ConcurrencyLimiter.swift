@@ -28,8 +28,23 @@ public final class ConcurrencyLimiter: Sendable {
     public var available: Int { state.withLock { $0.available } }
 
     /// Runs `body` holding one permit.
-    public func withPermit<T: Sendable>(_ body: () async throws -> T) async throws -> T {
-        try await acquire()
+    ///
+    /// - Parameter waiting: wraps the wait for the permit, e.g. in `ModelOutputWriter.preparing`,
+    ///   so that a call queued behind the model's limit is not taken for a silent model.
+    public func withPermit<T: Sendable>(
+        waiting: (() async throws -> Void) async throws -> Void = { try await $0() }, _ body: () async throws -> T
+    ) async throws -> T {
+        var held = false
+        do {
+            try await waiting {
+                try await acquire()
+                held = true
+            }
+        } catch {
+            // A wrapper that fails after the permit was granted must not keep it.
+            if held { release() }
+            throw error
+        }
         defer { release() }
         return try await body()
     }

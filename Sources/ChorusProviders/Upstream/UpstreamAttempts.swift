@@ -17,7 +17,11 @@ public enum UpstreamAttempts {
         _ attempt: (ModelOutputWriter, Int) async throws -> ModelCompletion
     ) async throws -> ModelCompletion {
         if let limiter {
-            return try await limiter.withPermit { try await loop(retry: retry, output: output, attempt) }
+            // Queued behind the model's `max_concurrent`: Chorus is waiting, not the model, so the
+            // first-chunk clock stops meanwhile (the total clock does not).
+            return try await limiter.withPermit(waiting: { try await output.preparing($0) }) {
+                try await loop(retry: retry, output: output, attempt)
+            }
         }
         return try await loop(retry: retry, output: output, attempt)
     }
