@@ -94,11 +94,12 @@ extension RegistryLoader {
                 settings: settings, video: video, files: try fileOptions(model.files, field: "\(field).files", fail: fail),
                 uploads: context.uploads, name: model.name, logger: context.logger)
         case .twelveLabs:
-            let files = try fileOptions(model.files, field: "\(field).files", fail: fail)
-            var assets = TwelveLabsAssetOptions(pollInterval: files.pollInterval, maxProcessingWait: files.maxProcessingWait)
             // An asset stays until deleted, so TwelveLabs deletes after an hour unused by default.
-            assets.keepUnused = model.files?.keepUnusedMs == nil ? TwelveLabsAssetOptions.defaultKeepUnused : files.keepUnused
-            assets.deleteOnExit = files.deleteOnExit
+            let files = try fileOptions(
+                model.files, keepUnused: TwelveLabsAssetOptions.defaultKeepUnused, field: "\(field).files", fail: fail)
+            let assets = TwelveLabsAssetOptions(
+                pollInterval: files.pollInterval, maxProcessingWait: files.maxProcessingWait,
+                keepUnused: files.keepUnused, deleteOnExit: files.deleteOnExit)
             provider = TwelveLabsProvider(
                 settings: settings, video: video, assets: assets, uploads: context.uploads, name: model.name, logger: context.logger)
         }
@@ -163,10 +164,12 @@ extension RegistryLoader {
         return sampling
     }
 
+    /// The `files` block over the defaults; `keepUnused` is the provider's default for `keep_unused_ms`.
     private static func fileOptions(
-        _ files: RegistryConfiguration.Files?, field: String, fail: (String?, String) -> RegistryConfigurationError
+        _ files: RegistryConfiguration.Files?, keepUnused: Duration? = nil, field: String,
+        fail: (String?, String) -> RegistryConfigurationError
     ) throws(RegistryConfigurationError) -> GeminiFileOptions {
-        var options = GeminiFileOptions()
+        var options = GeminiFileOptions(keepUnused: keepUnused)
         guard let files else { return options }
         if let interval = files.pollIntervalMs {
             guard interval > 0 else { throw fail("\(field).poll_interval_ms", "must be positive, got \(interval)") }

@@ -125,25 +125,22 @@ final class UploadCache<Value: Sendable>: Sendable {
     /// Forgets and returns the uploads no call has got since `cutoff` and none is using, for
     /// deletion. Uploads in flight stay. A call asking for one of them afterwards uploads again.
     func takeUnused(lastUsedBefore cutoff: Date) -> [Value] {
-        state.withLock { state in
-            var taken: [Value] = []
-            for (key, entry) in state.entries {
-                if case .ready(let value, _, let lastUsed) = entry, lastUsed < cutoff, state.users[key] == nil {
-                    taken.append(value)
-                    state.entries[key] = nil
-                }
-            }
-            return taken
-        }
+        take { lastUsed, inUse in lastUsed < cutoff && !inUse }
     }
 
     /// Forgets and returns every finished upload, in use or not, for deletion when the server
     /// stops (after its calls have drained).
     func takeAll() -> [Value] {
+        take { _, _ in true }
+    }
+
+    /// Forgets and returns the finished uploads `chosen` picks, given when each was last used and
+    /// whether a call is using it.
+    private func take(_ chosen: (_ lastUsed: Date, _ inUse: Bool) -> Bool) -> [Value] {
         state.withLock { state in
             var taken: [Value] = []
             for (key, entry) in state.entries {
-                if case .ready(let value, _, _) = entry {
+                if case .ready(let value, _, let lastUsed) = entry, chosen(lastUsed, state.users[key] != nil) {
                     taken.append(value)
                     state.entries[key] = nil
                 }
