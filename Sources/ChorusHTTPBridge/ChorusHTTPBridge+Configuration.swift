@@ -17,6 +17,12 @@ extension ChorusHTTPBridge {
         public var replayRetention: Duration
         /// Bytes of encoded events kept per call for resumption.
         public var replayMaxBytes: Int
+        /// Bytes of encoded events kept by all finished calls together; past it the oldest finished
+        /// calls are forgotten before their retention ends (a late resume then gets 404). Each
+        /// kept call also costs a few KB of bookkeeping, which ``replayMaxCalls`` bounds.
+        public var replayMaxTotalBytes: Int
+        /// Most finished calls kept for resumption; past it the oldest are forgotten.
+        public var replayMaxCalls: Int
         /// Most events a call may run ahead of its slowest attached client before the models wait.
         public var maxClientLag: Int
         /// Most calls running at once; further calls get 429 with Retry-After.
@@ -46,6 +52,8 @@ extension ChorusHTTPBridge {
             heartbeatInterval: Duration = .seconds(15),
             replayRetention: Duration = .seconds(60),
             replayMaxBytes: Int = 1024 * 1024,
+            replayMaxTotalBytes: Int = 256 * 1024 * 1024,
+            replayMaxCalls: Int = 10_000,
             maxClientLag: Int = 512,
             maxConcurrentCalls: Int = 1000,
             retryAfterSeconds: Int = 1,
@@ -61,6 +69,8 @@ extension ChorusHTTPBridge {
             self.heartbeatInterval = heartbeatInterval
             self.replayRetention = replayRetention
             self.replayMaxBytes = replayMaxBytes
+            self.replayMaxTotalBytes = replayMaxTotalBytes
+            self.replayMaxCalls = replayMaxCalls
             self.maxClientLag = maxClientLag
             self.maxConcurrentCalls = maxConcurrentCalls
             self.retryAfterSeconds = retryAfterSeconds

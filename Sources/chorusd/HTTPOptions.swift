@@ -22,6 +22,12 @@ struct HTTPOptions: ParsableArguments {
     @Option(help: "Bytes of events kept per call for resumption. Env: CHORUS_REPLAY_BYTES. Default: 1048576.")
     var replayBytes: Int?
 
+    @Option(help: "Bytes of events kept by all finished calls together for resumption; the oldest are forgotten first. Env: CHORUS_REPLAY_TOTAL_BYTES. Default: 268435456.")
+    var replayTotalBytes: Int?
+
+    @Option(help: "Most finished calls kept for resumption; the oldest are forgotten first. Env: CHORUS_REPLAY_MAX_CALLS. Default: 10000.")
+    var replayMaxCalls: Int?
+
     @Option(help: "Largest accepted request body in bytes. Env: CHORUS_HTTP_MAX_BODY. Default: 65536.")
     var httpMaxBody: Int?
 
@@ -60,6 +66,14 @@ struct HTTPOptions: ParsableArguments {
         if let bytes = replayBytes ?? environment["CHORUS_REPLAY_BYTES"].flatMap(Int.init) {
             guard bytes > 0 else { throw ValidationError("replay bytes must be a positive integer") }
             configuration.replayMaxBytes = bytes
+        }
+        if let bytes = replayTotalBytes ?? environment["CHORUS_REPLAY_TOTAL_BYTES"].flatMap(Int.init) {
+            guard bytes >= 0 else { throw ValidationError("replay total bytes must be zero or more") }
+            configuration.replayMaxTotalBytes = bytes
+        }
+        if let calls = replayMaxCalls ?? environment["CHORUS_REPLAY_MAX_CALLS"].flatMap(Int.init) {
+            guard calls >= 0 else { throw ValidationError("replay max calls must be zero or more") }
+            configuration.replayMaxCalls = calls
         }
         if let bytes = httpMaxBody ?? environment["CHORUS_HTTP_MAX_BODY"].flatMap(Int.init) {
             guard bytes > 0 else { throw ValidationError("HTTP max body must be a positive integer") }

@@ -42,7 +42,6 @@ final class BridgeCall: AnalyzeEventSink, Sendable {
         var logBytes = 0
         var lastSeq: UInt64 = 0
         var outcome: Outcome?
-        var finishedAt: ContinuousClock.Instant?
         var startWaiters: [CheckedContinuation<ChorusError?, Never>] = []
         var started = false
         var subscribers: [UInt64: Subscriber] = [:]
@@ -134,7 +133,6 @@ final class BridgeCall: AnalyzeEventSink, Sendable {
         let (startWaiters, subscriberWaiters, producers) = state.withLock { state in
             guard state.outcome == nil else { return ([CheckedContinuation<ChorusError?, Never>](), [UnsafeContinuation<Void, Never>](), [CheckedContinuation<Void, any Error>]()) }
             state.outcome = outcome
-            state.finishedAt = .now
             let startWaiters = state.startWaiters
             state.startWaiters = []
             let producers = Array(state.producers.values)
@@ -318,8 +316,9 @@ final class BridgeCall: AnalyzeEventSink, Sendable {
     }
 
     var isFinished: Bool { state.withLock { $0.outcome != nil } }
-    var finishedAt: ContinuousClock.Instant? { state.withLock { $0.finishedAt } }
     var lastSeq: UInt64 { state.withLock { $0.lastSeq } }
+    /// Encoded bytes of the events kept for resumption.
+    var replayBytes: Int { state.withLock { $0.logBytes } }
 
     // MARK: Helpers
 

@@ -17,6 +17,23 @@ final class BridgeCallRegistry: Sendable {
         var calls: [String: BridgeCall] = [:]
         var running = 0
         var draining = false
+        /// Finished calls kept for resumption, oldest first (calls finish in this order), and the
+        /// replay bytes they hold: expiry and the memory budget both evict from the front.
+        var retained = CircularBuffer<Retained>()
+        var retainedBytes = 0
+
+        /// Forgets the oldest retained call.
+        mutating func evictOldest() {
+            let oldest = retained.removeFirst()
+            retainedBytes -= oldest.bytes
+            if calls[oldest.call.requestID] === oldest.call { calls.removeValue(forKey: oldest.call.requestID) }
+        }
+    }
+
+    private struct Retained {
+        var call: BridgeCall
+        var finishedAt: ContinuousClock.Instant
+        var bytes: Int
     }
 
     private let service: any ChorusService
@@ -173,24 +190,51 @@ final class BridgeCallRegistry: Sendable {
             await group.next()
             group.cancelAll()
         }
+        retain(call)
     }
 
     private func releaseSlot() {
         state.withLock { $0.running -= 1 }
     }
 
+    /// Keeps a finished call resumable for ``ChorusHTTPBridge/Configuration/replayRetention``,
+    /// within ``ChorusHTTPBridge/Configuration/replayMaxTotalBytes`` for all finished calls
+    /// together: past the budget the oldest are forgotten at once, so a high call rate cannot
+    /// grow memory by its rate times the retention.
+    private func retain(_ call: BridgeCall) {
+        let bytes = call.replayBytes
+        state.withLock { state in
+            guard state.calls[call.requestID] === call else { return }
+            state.retained.append(Retained(call: call, finishedAt: .now, bytes: bytes))
+            state.retainedBytes += bytes
+            while !state.retained.isEmpty,
+                configuration.replayRetention <= .zero || state.retainedBytes > configuration.replayMaxTotalBytes
+                    || state.retained.count > configuration.replayMaxCalls
+            {
+                state.evictOldest()
+            }
+        }
+    }
+
+    /// Forgets finished calls older than the retention. Each pass looks only at the calls it
+    /// evicts (the front of the queue); it used to filter the whole table under the lock once a
+    /// second, 100,000 calls at 1,700 calls/s.
     private func evictLoop() async {
         while !Task.isCancelled {
             try? await Task.sleep(for: .seconds(1))
             let retention = configuration.replayRetention
             state.withLock { state in
                 let now = ContinuousClock.now
-                state.calls = state.calls.filter { _, call in
-                    guard let finishedAt = call.finishedAt else { return true }
-                    return now - finishedAt < retention
+                while let oldest = state.retained.first, now - oldest.finishedAt >= retention {
+                    state.evictOldest()
                 }
             }
         }
+    }
+
+    /// Finished calls kept for resumption and their replay bytes (for tests and metrics).
+    var retainedCalls: (count: Int, bytes: Int) {
+        state.withLock { ($0.retained.count, $0.retainedBytes) }
     }
 
     static func generateID() -> String {
