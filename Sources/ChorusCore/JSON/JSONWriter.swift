@@ -189,7 +189,15 @@ public struct JSONWriter: Sendable {
             bytes.append(UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: digit))
             remaining = quotient
         }
-        bytes[start...].reverse()
+        // Swapped by index: `bytes[start...].reverse()` copied the slice into a new array first
+        // (the slice shares the array's storage), an allocation per number on the SSE hot path.
+        var low = start
+        var high = bytes.count - 1
+        while low < high {
+            bytes.swapAt(low, high)
+            low += 1
+            high -= 1
+        }
     }
 
     /// Appends `value / 10^decimals` with trailing fractional zeros (and a bare `.`) dropped.

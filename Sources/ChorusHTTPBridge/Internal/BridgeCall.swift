@@ -59,7 +59,15 @@ final class BridgeCall: AnalyzeEventSink, Sendable {
 
         var firstRetainedSeq: UInt64 { head < log.count ? log[head].seq : lastSeq + 1 }
 
-        var slowestDelivered: UInt64? { subscribers.values.map(\.delivered).min() }
+        /// Computed on every append and every batch taken: a loop, not `map(...).min()`, which
+        /// allocated an array each time.
+        var slowestDelivered: UInt64? {
+            var slowest: UInt64?
+            for subscriber in subscribers.values where slowest.map({ subscriber.delivered < $0 }) ?? true {
+                slowest = subscriber.delivered
+            }
+            return slowest
+        }
     }
 
     let requestID: String
@@ -78,13 +86,7 @@ final class BridgeCall: AnalyzeEventSink, Sendable {
     // MARK: Producer (the service)
 
     func append(_ event: AnalyzeEvent) {
-        var buffer = ByteBuffer()
-        buffer.writeString("id: \(event.seq)\ndata: ")
-        var json: [UInt8] = []
-        json.reserveCapacity(128)
-        event.appendJSON(into: &json)
-        buffer.writeBytes(json)
-        buffer.writeString("\n\n")
+        let buffer = BridgeCall.encode(event)
         let (startWaiters, subscriberWaiters) = state.withLock { state -> ([CheckedContinuation<ChorusError?, Never>], [UnsafeContinuation<Void, Never>]) in
             guard state.outcome == nil else { return ([], []) }
             state.log.append((event.seq, buffer))
@@ -104,10 +106,15 @@ final class BridgeCall: AnalyzeEventSink, Sendable {
     }
 
     func waitForCapacity() async throws {
-        let id = state.withLock { state -> UInt64 in
+        // Fast path, taken for nearly every event: room and no cancellation means no continuation
+        // and no cancellation handler (each cost an allocation and the task's status lock).
+        let id = try state.withLock { state throws -> UInt64? in
+            if Task.isCancelled || state.cancelReason != nil { throw CancellationError() }
+            if hasCapacity(state) { return nil }
             state.nextProducerID += 1
             return state.nextProducerID
         }
+        guard let id else { return }
         try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
                 let ready: Result<Void, any Error>? = state.withLock { state in
@@ -350,6 +357,29 @@ final class BridgeCall: AnalyzeEventSink, Sendable {
     }
 
     static let done = ByteBuffer(string: "data: [DONE]\n\n")
+
+    /// One event as its SSE block, `id: <seq>\ndata: <json>\n\n`, built in one array and copied
+    /// once into a buffer of exactly its size: two allocations per event (there were four or
+    /// five: an interpolated string, a JSON array, a growing buffer).
+    static func encode(_ event: AnalyzeEvent) -> ByteBuffer {
+        var block: [UInt8] = []
+        block.reserveCapacity(192)
+        block.append(contentsOf: "id: ".utf8)
+        appendDecimal(event.seq, to: &block)
+        block.append(contentsOf: "\ndata: ".utf8)
+        event.appendJSON(into: &block)
+        block.append(contentsOf: "\n\n".utf8)
+        return ByteBuffer(bytes: block)
+    }
+
+    private static func appendDecimal(_ value: UInt64, to bytes: inout [UInt8]) {
+        guard value >= 10 else {
+            bytes.append(UInt8(ascii: "0") + UInt8(value))
+            return
+        }
+        appendDecimal(value / 10, to: &bytes)
+        bytes.append(UInt8(ascii: "0") + UInt8(value % 10))
+    }
 
     /// What follows a call's last event: a call-level error event if it failed, then `[DONE]`.
     static func ending(_ outcome: Outcome) -> [ByteBuffer] {
