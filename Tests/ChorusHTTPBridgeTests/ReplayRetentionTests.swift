@@ -70,6 +70,20 @@ struct ReplayRetentionTests {
         }
     }
 
+    @Test("calls refused with an HTTP error take no place in the budget")
+    func refusedCallsAreNotKept() async throws {
+        try await withBridge(configuration: bridgeConfiguration { $0.replayMaxCalls = 1 }) { fixture in
+            let kept = try await Self.finishCall("kept", port: fixture.port)
+            for index in 0..<5 {
+                let refused = try await HTTPConnection.analyze(
+                    port: fixture.port, analyzeBody("What happens?", models: ["no-such-model"], requestID: "refused-\(index)"))
+                #expect(refused.status == 400, "\(refused.text)")
+            }
+            try await Task.sleep(for: .milliseconds(50))
+            try await Self.expectResumable("kept", after: 2, full: kept, port: fixture.port)
+        }
+    }
+
     @Test("replayRetention zero: a finished call is not resumable, a running one still is")
     func zeroRetention() async throws {
         try await withBridge(configuration: bridgeConfiguration { $0.replayRetention = .zero }) { fixture in

@@ -203,8 +203,15 @@ final class BridgeCallRegistry: Sendable {
     /// grow memory by its rate times the retention.
     private func retain(_ call: BridgeCall) {
         let bytes = call.replayBytes
+        let streamed = call.lastSeq > 0
         state.withLock { state in
             guard state.calls[call.requestID] === call else { return }
+            guard streamed else {
+                // Refused before its first event (answered as an HTTP error): nothing to resume,
+                // and a flood of bad requests must not push finished calls out of the budget.
+                state.calls.removeValue(forKey: call.requestID)
+                return
+            }
             state.retained.append(Retained(call: call, finishedAt: .now, bytes: bytes))
             state.retainedBytes += bytes
             while !state.retained.isEmpty,
