@@ -198,9 +198,9 @@ final class BridgeCallRegistry: Sendable {
     }
 
     /// Keeps a finished call resumable for ``ChorusHTTPBridge/Configuration/replayRetention``,
-    /// within ``ChorusHTTPBridge/Configuration/replayMaxTotalBytes`` for all finished calls
-    /// together: past the budget the oldest are forgotten at once, so a high call rate cannot
-    /// grow memory by its rate times the retention.
+    /// within one budget for all finished calls together (``ChorusHTTPBridge/Configuration/replayMaxCalls``
+    /// and ``ChorusHTTPBridge/Configuration/replayMaxTotalBytes``): past it the oldest are
+    /// forgotten at once, so a high call rate cannot grow memory by its rate times the retention.
     private func retain(_ call: BridgeCall) {
         let bytes = call.replayBytes
         let streamed = call.lastSeq > 0
@@ -237,11 +237,6 @@ final class BridgeCallRegistry: Sendable {
                 }
             }
         }
-    }
-
-    /// Finished calls kept for resumption and their replay bytes (for tests and metrics).
-    var retainedCalls: (count: Int, bytes: Int) {
-        state.withLock { ($0.retained.count, $0.retainedBytes) }
     }
 
     static func generateID() -> String {
