@@ -92,17 +92,14 @@ struct ReplayRetentionTests {
 
             // A second client attaches to a call that is still streaming.
             let body = analyzeBody("Describe the scene [demo:words=400]", models: ["gemini"], requestID: "still-running")
-            let first = try await HTTPConnection.connect(port: fixture.port)
+            let (first, early, ended) = try await HTTPConnection.openStream(port: fixture.port, body) { $0.eventType == "text_generation" }
             defer { first.close() }
-            try await first.postAnalyze(body)
-            #expect(try await first.readHead().status == 200)
-            let (early, ended) = try await first.readBlocks { $0.eventType == "text_generation" }
             #expect(!ended)
-            let second = try await HTTPConnection.connect(port: fixture.port)
-            defer { second.close() }
-            try await second.postAnalyze(body, headers: [("Last-Event-ID", "\(try #require(early.last?.id))")])
-            #expect(try await second.readHead().status == 200)
-            #expect(try await second.readBlocks { $0.eventType == "text_generation" }.ended == false)
+            let second = try await HTTPConnection.openStream(
+                port: fixture.port, body, headers: [("Last-Event-ID", "\(try #require(early.last?.id))")]
+            ) { $0.eventType == "text_generation" }
+            defer { second.connection.close() }
+            #expect(!second.ended)
         }
     }
 }

@@ -17,11 +17,8 @@ struct ResumeTests {
         let observer = DemoObserver()
         try await withBridge(observer: observer) { fixture in
             let body = analyzeBody("Describe the scene [demo:words=30]", models: ["gemini", "gpt4o"], requestID: "resume-live")
-            let first = try await HTTPConnection.connect(port: fixture.port)
+            let (first, early, ended) = try await HTTPConnection.openStream(port: fixture.port, body) { $0.eventType == "text_generation" }
             defer { first.close() }
-            try await first.postAnalyze(body)
-            #expect(try await first.readHead().status == 200)
-            let (early, ended) = try await first.readBlocks { $0.eventType == "text_generation" }
             #expect(!ended)
             let lastSeen = try #require(early.last?.id)
 

@@ -177,11 +177,17 @@ public struct JSONWriter: Sendable {
 
     /// Appends the decimal digits of `value`.
     private mutating func appendDigits(_ value: UInt64) {
+        JSONWriter.appendDecimal(value, to: &bytes)
+    }
+
+    /// Appends the decimal digits of `value` to `bytes` without a temporary buffer; for callers that
+    /// frame JSON with plain numbers of their own (an SSE block's `id:` line).
+    public static func appendDecimal(_ value: UInt64, to bytes: inout [UInt8]) {
         if value < 10 {
             bytes.append(UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: value))
             return
         }
-        // Write the digits backwards at the end, then reverse them in place: no temporary buffer.
+        // Write the digits backwards at the end, then reverse them in place.
         let start = bytes.count
         var remaining = value
         while remaining > 0 {

@@ -59,15 +59,9 @@ final class BridgeCall: AnalyzeEventSink, Sendable {
 
         var firstRetainedSeq: UInt64 { head < log.count ? log[head].seq : lastSeq + 1 }
 
-        /// Computed on every append and every batch taken: a loop, not `map(...).min()`, which
-        /// allocated an array each time.
-        var slowestDelivered: UInt64? {
-            var slowest: UInt64?
-            for subscriber in subscribers.values where slowest.map({ subscriber.delivered < $0 }) ?? true {
-                slowest = subscriber.delivered
-            }
-            return slowest
-        }
+        /// Computed on every append and every batch taken, so lazily: `map(...).min()` allocated
+        /// an array each time.
+        var slowestDelivered: UInt64? { subscribers.values.lazy.map(\.delivered).min() }
     }
 
     let requestID: String
@@ -109,8 +103,7 @@ final class BridgeCall: AnalyzeEventSink, Sendable {
         // Fast path, taken for nearly every event: room and no cancellation means no continuation
         // and no cancellation handler (each cost an allocation and the task's status lock).
         let id = try state.withLock { state throws -> UInt64? in
-            if Task.isCancelled || state.cancelReason != nil { throw CancellationError() }
-            if hasCapacity(state) { return nil }
+            if let ready = producerReadiness(state) { try ready.get(); return nil }
             state.nextProducerID += 1
             return state.nextProducerID
         }
@@ -118,8 +111,7 @@ final class BridgeCall: AnalyzeEventSink, Sendable {
         try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
                 let ready: Result<Void, any Error>? = state.withLock { state in
-                    if Task.isCancelled || state.cancelReason != nil { return .failure(CancellationError()) }
-                    if hasCapacity(state) { return .success(()) }
+                    if let ready = producerReadiness(state) { return ready }
                     state.producers[id] = continuation
                     return nil
                 }
@@ -128,6 +120,13 @@ final class BridgeCall: AnalyzeEventSink, Sendable {
         } onCancel: {
             state.withLock { $0.producers.removeValue(forKey: id) }?.resume(throwing: CancellationError())
         }
+    }
+
+    /// Whether a producer may go on (success), must stop (the call is being cancelled), or must
+    /// wait for the slowest client (nil).
+    private func producerReadiness(_ state: State) -> Result<Void, any Error>? {
+        if Task.isCancelled || state.cancelReason != nil { return .failure(CancellationError()) }
+        return hasCapacity(state) ? .success(()) : nil
     }
 
     private func hasCapacity(_ state: State) -> Bool {
@@ -354,48 +353,5 @@ final class BridgeCall: AnalyzeEventSink, Sendable {
             }
         }
         return waiters
-    }
-
-    static let done = ByteBuffer(string: "data: [DONE]\n\n")
-
-    /// One event as its SSE block, `id: <seq>\ndata: <json>\n\n`, built in one array and copied
-    /// once into a buffer of exactly its size: two allocations per event (there were four or
-    /// five: an interpolated string, a JSON array, a growing buffer).
-    static func encode(_ event: AnalyzeEvent) -> ByteBuffer {
-        var block: [UInt8] = []
-        block.reserveCapacity(192)
-        block.append(contentsOf: "id: ".utf8)
-        appendDecimal(event.seq, to: &block)
-        block.append(contentsOf: "\ndata: ".utf8)
-        event.appendJSON(into: &block)
-        block.append(contentsOf: "\n\n".utf8)
-        return ByteBuffer(bytes: block)
-    }
-
-    private static func appendDecimal(_ value: UInt64, to bytes: inout [UInt8]) {
-        guard value >= 10 else {
-            bytes.append(UInt8(ascii: "0") + UInt8(value))
-            return
-        }
-        appendDecimal(value / 10, to: &bytes)
-        bytes.append(UInt8(ascii: "0") + UInt8(value % 10))
-    }
-
-    /// What follows a call's last event: a call-level error event if it failed, then `[DONE]`.
-    static func ending(_ outcome: Outcome) -> [ByteBuffer] {
-        switch outcome {
-        case .completed: return [done]
-        case .failed(let error): return [errorEvent(error), done]
-        }
-    }
-
-    /// A call-level error event: no `model` field (the contract's marker for "the call failed").
-    static func errorEvent(_ error: ChorusError) -> ByteBuffer {
-        var json: [UInt8] = []
-        error.appendJSONEvent(into: &json)
-        var buffer = ByteBuffer(string: "data: ")
-        buffer.writeBytes(json)
-        buffer.writeString("\n\n")
-        return buffer
     }
 }

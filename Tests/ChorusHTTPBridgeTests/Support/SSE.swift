@@ -163,6 +163,24 @@ extension HTTPConnection {
     func readAllBlocks() async throws -> [SSEBlock] {
         try await readBlocks(until: { _ in false }).blocks
     }
+
+    /// A client attached to a call that is still streaming: connects, posts `json`, expects 200
+    /// and reads until `predicate` holds for a block. The caller closes the connection.
+    static func openStream(
+        port: Int, _ json: String, headers: [(String, String)] = [], until predicate: (SSEBlock) -> Bool,
+        sourceLocation: SourceLocation = #_sourceLocation
+    ) async throws -> (connection: HTTPConnection, blocks: [SSEBlock], ended: Bool) {
+        let connection = try await HTTPConnection.connect(port: port)
+        do {
+            try await connection.postAnalyze(json, headers: headers)
+            #expect(try await connection.readHead().status == 200, sourceLocation: sourceLocation)
+            let (blocks, ended) = try await connection.readBlocks(until: predicate)
+            return (connection, blocks, ended)
+        } catch {
+            connection.close()
+            throw error
+        }
+    }
 }
 
 /// A JSON string literal for `text` (for building request bodies).
