@@ -159,11 +159,18 @@ struct ManyStreams: AsyncParsableCommand {
     @Option(help: "Seconds each model streams.") var answerSeconds: Double?
     @Option(help: "Seconds over which calls are started.") var ramp: Double?
     @Option(help: "Where the server runs calls: event-loop (default) or global-pool.") var callExecutor: String?
-    @Option(help: "Where this client reads events: global-pool (default) or event-loop (its connection's loop).") var clientExecutor: String?
+    @Option(help: "How this client reads: wire (default; a channel handler per connection) or client (ChorusClient, a task per call).") var reader: String?
+    @Option(help: "With --reader client, where it reads events: global-pool (default) or event-loop (its connection's loop).") var clientExecutor: String?
 
     func run() async throws {
         var config: ManyStreamsScenario.Config = common.smoke ? .smoke : .init()
         if let callExecutor { config.callExecutor = callExecutor }
+        if let reader {
+            guard ["wire", "client"].contains(reader) else {
+                throw ValidationError("--reader must be wire or client, not '\(reader)'")
+            }
+            config.reader = reader
+        }
         if let clientExecutor {
             guard ["event-loop", "global-pool"].contains(clientExecutor) else {
                 throw ValidationError("--client-executor must be event-loop or global-pool, not '\(clientExecutor)'")
@@ -192,9 +199,14 @@ struct GatewayOverhead: AsyncParsableCommand {
     @Option(help: "Concurrency levels, comma-separated (e.g. 1,100).") var levels: String?
     @Option(help: "Requests per path and level.") var requests: Int?
     @Option(help: "Concurrency levels of the streaming load (1 s answers), comma-separated; 0 for none.") var streamingLevels: String?
+    @Option(help: "Think time between one worker's back-to-back calls, in microseconds (default 0).") var pauseUs: Int?
 
     func run() async throws {
         var config: GatewayOverheadScenario.Config = common.smoke ? .smoke : .init()
+        if let pauseUs {
+            guard pauseUs >= 0 else { throw ValidationError("--pause-us must be 0 or more") }
+            config.pauseMicros = pauseUs
+        }
         if let levels { config.levels = try parseCounts(levels, option: "--levels") }
         if let requests { config.requests = requests }
         if let streamingLevels {

@@ -46,6 +46,9 @@ struct GatewayOverheadScenario: Scenario {
         /// connections for the HTTP paths, and their first calls should stay a small minority.
         var rounds = 10
         var minCallsPerWorkerPerRound = 20
+        /// Think time between a worker's back-to-back calls. 0 (the default) starts the next call
+        /// the moment the last one ended, while the server may still be tearing that one down.
+        var pauseMicros = 0
         static let smoke = Config(levels: [1, 4], requests: 40, warmup: 10, streamingLevels: [4], streamingChunks: 3, streamingIntervalMs: 10, streamingCallsPerWorker: 2, rounds: 2, minCallsPerWorkerPerRound: 5)
     }
 
@@ -78,6 +81,7 @@ struct GatewayOverheadScenario: Scenario {
             "streaming_calls_per_worker": .int(config.streamingCallsPerWorker),
             "interleaved_rounds_at_most": .int(config.rounds),
             "min_calls_per_worker_per_round": .int(config.minCallsPerWorkerPerRound),
+            "pause_micros_between_calls": .int(config.pauseMicros),
             "upstream": "serve-fake-openai (NIO), role + first content chunk at once, the rest 2 ms later",
             "chorus": "serve-chorus --registry (openai-compatible model via libcurl) --http",
         ])
@@ -179,6 +183,10 @@ struct GatewayOverheadScenario: Scenario {
 
     static func ms(_ micros: Double?) -> String { micros.map { String(format: "%.3f", $0 / 1000) } ?? "-" }
 
+    private func pause() async throws {
+        if config.pauseMicros > 0 { try await Task.sleep(for: .microseconds(config.pauseMicros)) }
+    }
+
     /// `requests` calls over `concurrency` workers; TTFT histogram, wall seconds, problems.
     private func measure(_ path: Path, concurrency: Int, requests: Int, target: Destination, rpc: ChorusClient) async throws -> (LatencyHistogram, Double, [String]) {
         let total = Locked((histogram: LatencyHistogram(), problems: [String]()))
@@ -195,16 +203,25 @@ struct GatewayOverheadScenario: Scenario {
                         switch path {
                         case .direct:
                             try await HTTPConnection.with(port: target.upstreamPort) { connection in
-                                for _ in 0..<count { try await Self.direct(connection, into: &histogram, problems: &problems) }
+                                for _ in 0..<count {
+                                    try await pause()
+                                    try await Self.direct(connection, into: &histogram, problems: &problems)
+                                }
                             }
                         case .sse:
                             // One kept-alive connection per worker, as for the direct path (the
                             // bridge keeps a connection open after a whole stream).
                             try await HTTPConnection.with(port: target.httpPort) { connection in
-                                for _ in 0..<count { try await Self.sse(connection, model: target.model, into: &histogram, problems: &problems) }
+                                for _ in 0..<count {
+                                    try await pause()
+                                    try await Self.sse(connection, model: target.model, into: &histogram, problems: &problems)
+                                }
                             }
                         case .rpc:
-                            for _ in 0..<count { try await Self.rpc(rpc, model: target.model, into: &histogram, problems: &problems) }
+                            for _ in 0..<count {
+                                try await pause()
+                                try await Self.rpc(rpc, model: target.model, into: &histogram, problems: &problems)
+                            }
                         }
                     } catch {
                         problems.append("worker \(worker): \(error)")

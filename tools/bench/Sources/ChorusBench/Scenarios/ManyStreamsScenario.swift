@@ -11,10 +11,11 @@ import Synchronization
 ///
 /// Measured: the delay from the provider yielding a chunk (the orchestrator stamps
 /// `timestamp_micros` when the provider writes it) to this client receiving the event, p50/p99;
-/// the server's RSS (idle, while every call runs, peak) and RSS per call; the event rate actually
-/// delivered. Calls start over a ramp so they are all running together for most of their answer;
-/// 100 calls share one connection (the server's default limit), like many backends with one
-/// connection each. Client and server share the machine's two cores.
+/// the server's RSS (idle, while every call runs, peak) and RSS per call; the event rate delivered
+/// while every call runs. Calls start over a ramp so they are all running together for most of
+/// their answer; 100 calls share one connection (the server's default limit), like many backends
+/// with one connection each. Client and server share the machine's two cores, so the reader is a
+/// lean one by default (see ``Config/reader``).
 struct ManyStreamsScenario: Scenario {
     struct Level: Sendable {
         var calls: Int
@@ -25,8 +26,8 @@ struct ManyStreamsScenario: Scenario {
         /// 10,000 calls at 50 chunks/s would offer 1.5 M events/s, far more than two cores shared
         /// by server and client carry through the orchestrator; 10,000 at 5 chunks/s holds the same
         /// concurrency at 150 k events/s (`--calls 10000 --rate 50` runs the other one).
-        /// 1,000 calls at 25 chunks/s (75 k events/s) shows the delay below saturation, 50 chunks/s
-        /// the issue's example rate, which saturates this 2-core machine (client and server share it).
+        /// 1,000 calls at 25 chunks/s (75 k events/s) and at 50 chunks/s, the issue's example rate
+        /// (150 k events/s: ~1.3 server cores and ~0.3 for the `wire` reader on this 2-core machine).
         var levels = [
             Level(calls: 1_000, chunksPerSecond: 25),
             Level(calls: 1_000, chunksPerSecond: 50),
@@ -40,12 +41,16 @@ struct ManyStreamsScenario: Scenario {
         var callsPerConnection = 100
         /// The server's `ChorusRPCServer.CallExecutor` (`event-loop` is chorusd's default).
         var callExecutor = "event-loop"
-        /// Where this client reads each call's events: on the global pool (`global-pool`, a plain
-        /// `for try await` from any task), or on its connection's event loop (`event-loop`, what a
-        /// NIO-based backend can do: `ChorusClient(eventLoopGroup: loop)` and the reading task
-        /// preferring `EventLoopTaskExecutor(eventLoop: loop)`). The client shares the two cores
-        /// with the server, so its CPU is reported too (at 1,000 calls × 50 chunks/s: 0.69 cores
-        /// reading on the pool, 0.64 on the loops, next to the server's 1.20).
+        /// How this client reads: `wire` (``WireStreamConnection``: a channel handler per
+        /// connection decodes and checks every event on the connection's event loop) or `client`
+        /// (`ChorusClient.analyze`, one reading task per call). Client and server share the two
+        /// cores, so the reader's CPU is taken from the server being measured: at 1,000 calls ×
+        /// 50 chunks/s, `client` used 0.57–0.84 cores.
+        var reader = "wire"
+        /// With the `client` reader, where it reads each call's events: on the global pool
+        /// (`global-pool`, a plain `for try await` from any task), or on its connection's event
+        /// loop (`event-loop`, what a NIO-based backend can do: `ChorusClient(eventLoopGroup: loop)`
+        /// and the reading task preferring `EventLoopTaskExecutor(eventLoop: loop)`).
         var clientExecutor = "global-pool"
         static let smoke = Config(levels: [Level(calls: 50, chunksPerSecond: 50)], answerSeconds: 1, rampSeconds: 0.2)
     }
@@ -64,7 +69,8 @@ struct ManyStreamsScenario: Scenario {
             "first_chunk_ms": .int(config.firstChunkMs),
             "calls_per_connection": .int(config.callsPerConnection),
             "call_executor": .string(config.callExecutor),
-            "client_executor": .string(config.clientExecutor),
+            "reader": .string(config.reader),
+            "client_executor": .string(config.reader == "client" ? config.clientExecutor : "event-loop (channel handler)"),
             "delay": "client receive time − event timestamp_micros (stamped when the provider yields the chunk), same host clock",
         ])
         var levelDetails: [JSONValue] = []
@@ -77,7 +83,8 @@ struct ManyStreamsScenario: Scenario {
                 Metric("\(tag): delay p50", unit: "ms", better: .lower, chorus: measured.delay.percentile(50).map { $0 / 1000 }, baseline: nil),
                 Metric("\(tag): delay p99", unit: "ms", better: .lower, chorus: measured.delay.percentile(99).map { $0 / 1000 }, baseline: nil),
                 Metric("\(tag): delay max", unit: "ms", better: .lower, chorus: measured.delay.count > 0 ? Double(measured.delay.maximum) / 1000 : nil, baseline: nil),
-                Metric("\(tag): events/s delivered", unit: "1/s", better: .higher, chorus: measured.eventsPerSecond, baseline: measured.offeredEventsPerSecond, note: "baseline column: the offered rate"),
+                Metric("\(tag): events/s delivered, all running", unit: "1/s", better: .higher, chorus: measured.steadyEventsPerSecond, baseline: measured.offeredEventsPerSecond,
+                       note: "received while every call was running; baseline column: the offered rate"),
                 Metric("\(tag): server RSS, all running", unit: "MB", better: .lower, chorus: measured.steadyRSS.map { Double($0) / 1e6 }, baseline: nil),
                 Metric("\(tag): server peak RSS", unit: "MB", better: .lower, chorus: measured.peakRSS.map { Double($0) / 1e6 }, baseline: nil),
                 Metric("\(tag): RSS per call", unit: "KB", better: .lower, chorus: measured.rssPerCall.map { $0 / 1e3 }, baseline: nil),
@@ -111,6 +118,9 @@ struct ManyStreamsScenario: Scenario {
         var steadyRSS: Int?
         var peakRSS: Int?
         var eventsPerSecond: Double?
+        /// Received while every call was running (see `measure`), nil when the answers are too
+        /// short for such a window.
+        var steadyEventsPerSecond: Double?
         var offeredEventsPerSecond: Double
         var serverCores: Double?
         var clientCores: Double?
@@ -130,6 +140,7 @@ struct ManyStreamsScenario: Scenario {
                 "completed_calls": .int(completedCalls),
                 "delay": delay.summaryMilliseconds,
                 "events_per_second_delivered": .optional(eventsPerSecond),
+                "events_per_second_delivered_all_running": .optional(steadyEventsPerSecond),
                 "events_per_second_offered": .number(offeredEventsPerSecond),
                 "server_cpu_cores": .optional(serverCores),
                 "client_cpu_cores": .optional(clientCores),
@@ -152,30 +163,23 @@ struct ManyStreamsScenario: Scenario {
         let names = models.map(\.name)
         let connections = (level.calls + config.callsPerConnection - 1) / config.callsPerConnection
         let loops = (0..<connections).map { _ in MultiThreadedEventLoopGroup.singleton.next() }
-        let clients = loops.map { ChorusClient(host: "127.0.0.1", port: server.port, eventLoopGroup: $0) }
-        let readers: [(any TaskExecutor)?] = loops.map { config.clientExecutor == "event-loop" ? EventLoopTaskExecutor(eventLoop: $0) : nil }
-        defer { for client in clients { client.close() } }
+        let reader: any ManyStreamsReader = config.reader == "wire"
+            ? try await WireReader.open(port: server.port, loops: loops, expectedTexts: 3 * words)
+            : try await ClientReader.open(port: server.port, loops: loops, onLoops: config.clientExecutor == "event-loop", expectedTexts: 3 * words)
+        defer { reader.close() }
 
         var measured = Measured(level: level, offeredEventsPerSecond: Double(level.calls * 3 * level.chunksPerSecond))
-        // Open every connection first (one warm-up call each) so the ramp measures calls, not connects.
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            for client in clients {
-                group.addTask { _ = try await client.health() }
-            }
-            try await group.waitForAll()
-        }
         _ = ProcStats.resetPeakRSS(pid: server.pid)
         measured.idleRSS = ProcStats.rssBytes(pid: server.pid)
         let sampler = RSSSampler(pid: server.pid, interval: 0.1)
         sampler.mark("ramp")
         sampler.start()
-        context.log("\(name): \(level.calls) calls × 3 models at \(level.chunksPerSecond) chunks/s for \(config.answerSeconds) s over \(connections) connections")
+        context.log("\(name): \(level.calls) calls × 3 models at \(level.chunksPerSecond) chunks/s for \(config.answerSeconds) s over \(connections) connections (\(config.reader) reader)")
 
         let clock = ContinuousClock()
         let started = clock.now
         let cpu0 = ProcStats.cpuSeconds(pid: server.pid)
         let clientCPU0 = ProcStats.cpuSeconds(pid: getpid())
-        let total = Locked(DeliveryTally())
         let rampNanos = Int64(config.rampSeconds * 1e9)
         let allRunningAt = started + .nanoseconds(rampNanos) + .milliseconds(config.firstChunkMs + 500)
         let steadyProbe = Task {
@@ -183,34 +187,16 @@ struct ManyStreamsScenario: Scenario {
             sampler.mark("all running")
             return ProcStats.rssBytes(pid: server.pid)
         }
-        await withTaskGroup(of: Void.self) { group in
-            for index in 0..<level.calls {
-                let client = clients[index % clients.count]
-                let startAt = started + .nanoseconds(rampNanos * Int64(index) / Int64(max(level.calls, 1)))
-                group.addTask(executorPreference: readers[index % clients.count]) {
-                    try? await Task.sleep(until: startAt)
-                    var tally = DeliveryTally()
-                    var problem: String?
-                    var completed = false
-                    do {
-                        for try await event in client.analyze(AnalyzeRequest(query: "many streams call \(index)", models: names)) {
-                            switch event.payload {
-                            case .textGeneration: tally.text(stampedAt: event.timestampMicros, receivedAt: unixMicrosNow())
-                            case .error(let error): problem = "call \(index): \(error.model) \(error.code) \(error.message)"
-                            case .complete: completed = true
-                            default: break
-                            }
-                        }
-                    } catch {
-                        problem = "call \(index) failed: \(error)"
-                    }
-                    if !completed, problem == nil { problem = "call \(index) ended without complete" }
-                    if tally.textEvents != 3 * words, problem == nil { problem = "call \(index) got \(tally.textEvents) text events, expected \(3 * words)" }
-                    tally.finish(problem: problem)
-                    total.withLock { $0.merge(tally) }
-                }
-            }
+        let calls = (0..<level.calls).map { index in
+            ManyStreamsCall(index: index, query: "many streams call \(index)", models: names,
+                            after: .nanoseconds(rampNanos * Int64(index) / Int64(max(level.calls, 1))))
         }
+        // While every call runs (the last one started and answering, the first not yet done), the
+        // offered rate is the nominal calls × 3 × chunks/s; the whole run's average is lower (ramp).
+        let startedUnix = unixMicrosNow()
+        let windowStart = startedUnix + rampNanos / 1000 + Int64(config.firstChunkMs + 500) * 1000
+        let windowEnd = startedUnix + Int64(config.firstChunkMs) * 1000 + Int64((config.answerSeconds - 0.5) * 1e6)
+        let totals = await reader.run(calls, window: windowEnd > windowStart ? windowStart..<windowEnd : nil)
         let wall = (clock.now - started).secondsDouble
         let cpu1 = ProcStats.cpuSeconds(pid: server.pid)
         if let clientCPU0, let clientCPU1 = ProcStats.cpuSeconds(pid: getpid()) { measured.clientCores = (clientCPU1 - clientCPU0) / wall }
@@ -219,10 +205,10 @@ struct ManyStreamsScenario: Scenario {
         measured.samples = sampler.stop()
         measured.peakRSS = ProcStats.peakRSSBytes(pid: server.pid)
         if let cpu0, let cpu1 { measured.serverCores = (cpu1 - cpu0) / wall }
-        let totals = total.value
         measured.delay = totals.delay
         measured.completedCalls = totals.completed
         measured.eventsPerSecond = totals.eventsPerSecond
+        measured.steadyEventsPerSecond = totals.windowEventsPerSecond
         measured.failures = totals.problems.map { "\(level.calls) calls: \($0)" }
         if !server.isRunning { measured.failures.append("\(level.calls) calls: chorus server exited") }
         context.log("\(name): \(level.calls) calls: \(totals.completed) completed in \(String(format: "%.1f", wall)) s; delay p50 \(measured.delay.percentile(50).map { String(format: "%.2f", $0 / 1000) } ?? "-") ms, p99 \(measured.delay.percentile(99).map { String(format: "%.2f", $0 / 1000) } ?? "-") ms; RSS idle \((measured.idleRSS ?? 0) / 1_000_000) MB, all running \((measured.steadyRSS ?? 0) / 1_000_000) MB, peak \((measured.peakRSS ?? 0) / 1_000_000) MB")

@@ -1,0 +1,120 @@
+import BenchKit
+import ChorusCore
+import ChorusRPCClient
+import ChorusWire
+import NIOCore
+import NIOPosix
+
+/// One call of the many-streams scenario: started `after` the run begins.
+struct ManyStreamsCall: Sendable {
+    var index: Int
+    var query: String
+    var models: [String]
+    var after: Duration
+}
+
+/// How the many-streams scenario reads its calls (`--reader`): both check every call the same
+/// way (ended OK, `complete` seen, every text event there) and tally each text event's delay.
+protocol ManyStreamsReader: Sendable {
+    /// Runs `calls` over the open connections (call `i` on connection `i % connections`) and
+    /// returns what they delivered, counting text events received in `window` (Unix µs) apart.
+    func run(_ calls: [ManyStreamsCall], window: Range<Int64>?) async -> DeliveryTally
+    func close()
+}
+
+/// `--reader wire`: one ``WireStreamConnection`` per connection; its channel handler reads
+/// every call of the connection on its event loop.
+struct WireReader: ManyStreamsReader {
+    let connections: [WireStreamConnection]
+
+    static func open(port: Int, loops: [any EventLoop], expectedTexts: Int) async throws -> WireReader {
+        var connections: [WireStreamConnection] = []
+        for loop in loops {
+            let connection = try await WireStreamConnection.connect(port: port, loop: loop, expectedTexts: expectedTexts)
+            connections.append(connection)
+            try await connection.ready.get()
+        }
+        return WireReader(connections: connections)
+    }
+
+    func run(_ calls: [ManyStreamsCall], window: Range<Int64>?) async -> DeliveryTally {
+        let base = NIODeadline.now()
+        for (offset, connection) in connections.enumerated() {
+            let mine = calls.filter { $0.index % connections.count == offset }
+            connection.start(mine.map { (query: $0.query, models: $0.models, at: base + .nanoseconds(Int64($0.after.microseconds) * 1000)) }, window: window)
+        }
+        var total = DeliveryTally(window: window)
+        for (offset, connection) in connections.enumerated() {
+            do {
+                total.merge(try await connection.done.get())
+            } catch {
+                total.finish(problem: "connection \(offset) failed: \(error)")
+            }
+        }
+        return total
+    }
+
+    func close() {
+        for connection in connections { connection.close() }
+    }
+}
+
+/// `--reader client`: `ChorusClient.analyze` with one reading task per call, on the global pool
+/// or (`onLoops`) preferring its connection's event loop.
+struct ClientReader: ManyStreamsReader {
+    let clients: [ChorusClient]
+    let executors: [(any TaskExecutor)?]
+    let expectedTexts: Int
+
+    static func open(port: Int, loops: [any EventLoop], onLoops: Bool, expectedTexts: Int) async throws -> ClientReader {
+        let clients = loops.map { ChorusClient(host: "127.0.0.1", port: port, eventLoopGroup: $0) }
+        let executors: [(any TaskExecutor)?] = loops.map { onLoops ? EventLoopTaskExecutor(eventLoop: $0) : nil }
+        // Open every connection first (a health call each) so the ramp measures calls, not connects.
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for client in clients {
+                group.addTask { _ = try await client.health() }
+            }
+            try await group.waitForAll()
+        }
+        return ClientReader(clients: clients, executors: executors, expectedTexts: expectedTexts)
+    }
+
+    func run(_ calls: [ManyStreamsCall], window: Range<Int64>?) async -> DeliveryTally {
+        let started = ContinuousClock.now
+        let total = Locked(DeliveryTally(window: window))
+        await withTaskGroup(of: Void.self) { group in
+            for call in calls {
+                let client = clients[call.index % clients.count]
+                group.addTask(executorPreference: executors[call.index % clients.count]) {
+                    try? await Task.sleep(until: started + call.after)
+                    var tally = DeliveryTally(window: window)
+                    var problem: String?
+                    var completed = false
+                    do {
+                        for try await event in client.analyze(AnalyzeRequest(query: call.query, models: call.models)) {
+                            switch event.payload {
+                            case .textGeneration: tally.text(stampedAt: event.timestampMicros, receivedAt: unixMicrosNow())
+                            case .error(let error): problem = problem ?? "call \(call.index): \(error.model) \(error.code) \(error.message)"
+                            case .complete: completed = true
+                            default: break
+                            }
+                        }
+                    } catch {
+                        problem = problem ?? "call \(call.index) failed: \(error)"
+                    }
+                    if !completed, problem == nil { problem = "call \(call.index) ended without complete" }
+                    if tally.textEvents != expectedTexts, problem == nil {
+                        problem = "call \(call.index) got \(tally.textEvents) text events, expected \(expectedTexts)"
+                    }
+                    tally.finish(problem: problem)
+                    total.withLock { $0.merge(tally) }
+                }
+            }
+        }
+        return total.value
+    }
+
+    func close() {
+        for client in clients { client.close() }
+    }
+}
