@@ -37,6 +37,9 @@ struct JSONReader {
         var members: [(key: String, value: JSONNode)] = []
         skipWhitespace()
         if consume(UInt8(ascii: "}")) { return .object(members) }
+        // Room for a typical object at once: growing 1 → 2 → 4 → 8 allocated four times, and an
+        // upstream chunk (OpenAI: an object, a choice, a delta) is parsed for every token.
+        members.reserveCapacity(8)
         while true {
             skipWhitespace()
             guard index < bytes.count, bytes[index] == UInt8(ascii: "\""), let key = string() else { return nil }

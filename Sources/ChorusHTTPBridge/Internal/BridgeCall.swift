@@ -26,6 +26,7 @@ final class BridgeCall: AnalyzeEventSink, Sendable {
     }
 
     struct Subscriber {
+        let id: UInt64
         var delivered: UInt64
         /// Unsafe (no allocation per wait; a client waits once per batch of events): every resume
         /// first takes it out of the state under the lock, so it is resumed exactly once.
@@ -44,7 +45,10 @@ final class BridgeCall: AnalyzeEventSink, Sendable {
         var outcome: Outcome?
         var startWaiters: [CheckedContinuation<ChorusError?, Never>] = []
         var started = false
-        var subscribers: [UInt64: Subscriber] = [:]
+        /// An array, not a dictionary by id: a call has one client (two while one resumes), and
+        /// `dictionary[id]?.field = x` ran the dictionary's `_modify` coroutine, whose frame was
+        /// allocated on every use (~55 allocations per SSE call).
+        var subscribers: [Subscriber] = []
         var nextSubscriberID: UInt64 = 0
         var everSubscribed = false
         var producers: [UInt64: CheckedContinuation<Void, any Error>] = [:]
@@ -61,7 +65,9 @@ final class BridgeCall: AnalyzeEventSink, Sendable {
 
         /// Computed on every append and every batch taken, so lazily: `map(...).min()` allocated
         /// an array each time.
-        var slowestDelivered: UInt64? { subscribers.values.lazy.map(\.delivered).min() }
+        var slowestDelivered: UInt64? { subscribers.lazy.map(\.delivered).min() }
+
+        func subscriberIndex(_ id: UInt64) -> Int? { subscribers.firstIndex { $0.id == id } }
     }
 
     let requestID: String
@@ -180,7 +186,7 @@ final class BridgeCall: AnalyzeEventSink, Sendable {
             // A client is back: a resume grace running since the last one left no longer applies.
             state.attachGeneration += 1
             state.pendingDetach = nil
-            state.subscribers[state.nextSubscriberID] = Subscriber(delivered: lastEventID, lastActivity: .now)
+            state.subscribers.append(Subscriber(id: state.nextSubscriberID, delivered: lastEventID, lastActivity: .now))
             return state.nextSubscriberID
         }
     }
@@ -188,7 +194,7 @@ final class BridgeCall: AnalyzeEventSink, Sendable {
     /// Detaches a client. Returns true when it was the last one and the call is still running.
     func unsubscribe(_ id: UInt64) -> Bool {
         let (lastGone, producers) = state.withLock { state -> (Bool, [CheckedContinuation<Void, any Error>]) in
-            state.subscribers.removeValue(forKey: id)
+            if let index = state.subscriberIndex(id) { state.subscribers.remove(at: index) }
             // The departed client may have been the slowest: producers may have room now.
             let producers = hasCapacity(state) ? Array(state.producers.values) : []
             if !producers.isEmpty { state.producers = [:] }
@@ -209,7 +215,8 @@ final class BridgeCall: AnalyzeEventSink, Sendable {
         while true {
             enum Step { case chunk(Chunk, [CheckedContinuation<Void, any Error>]), wait }
             let step: Step? = state.withLock { state in
-                guard let subscriber = state.subscribers[id] else { return nil }
+                guard let index = state.subscriberIndex(id) else { return nil }
+                let subscriber = state.subscribers[index]
                 let wanted = subscriber.delivered + 1
                 if wanted < state.firstRetainedSeq, wanted <= state.lastSeq {
                     let error = ChorusError(
@@ -220,9 +227,9 @@ final class BridgeCall: AnalyzeEventSink, Sendable {
                 }
                 if wanted <= state.lastSeq {
                     let batch = takeBatch(from: wanted, maxBytes: maxBytes, state: &state)
-                    state.subscribers[id]?.delivered = batch.last
-                    state.subscribers[id]?.lastActivity = .now
-                    state.subscribers[id]?.heartbeatDue = false
+                    state.subscribers[index].delivered = batch.last
+                    state.subscribers[index].lastActivity = .now
+                    state.subscribers[index].heartbeatDue = false
                     trim(&state)
                     var producers: [CheckedContinuation<Void, any Error>] = []
                     if hasCapacity(state), !state.producers.isEmpty {
@@ -239,8 +246,8 @@ final class BridgeCall: AnalyzeEventSink, Sendable {
                     return .chunk(.end(BridgeCall.ending(outcome)), [])
                 }
                 if subscriber.heartbeatDue {
-                    state.subscribers[id]?.heartbeatDue = false
-                    state.subscribers[id]?.lastActivity = .now
+                    state.subscribers[index].heartbeatDue = false
+                    state.subscribers[index].lastActivity = .now
                     return .chunk(.heartbeat, [])
                 }
                 return .wait
@@ -255,11 +262,12 @@ final class BridgeCall: AnalyzeEventSink, Sendable {
                 await withTaskCancellationHandler {
                     await withUnsafeContinuation { (continuation: UnsafeContinuation<Void, Never>) in
                         let resumeNow = state.withLock { state -> Bool in
-                            guard let subscriber = state.subscribers[id] else { return true }
+                            guard let index = state.subscriberIndex(id) else { return true }
+                            let subscriber = state.subscribers[index]
                             if subscriber.delivered < state.lastSeq || state.outcome != nil || subscriber.heartbeatDue || Task.isCancelled {
                                 return true
                             }
-                            state.subscribers[id]?.waiter = continuation
+                            state.subscribers[index].waiter = continuation
                             return false
                         }
                         if resumeNow { continuation.resume() }
@@ -292,16 +300,16 @@ final class BridgeCall: AnalyzeEventSink, Sendable {
 
     /// When subscriber `id` is due a heartbeat if it is sent nothing before; nil once it left.
     func heartbeatDeadline(for id: UInt64, interval: Duration) -> ContinuousClock.Instant? {
-        state.withLock { $0.subscribers[id].map { $0.lastActivity + interval } }
+        state.withLock { state in state.subscriberIndex(id).map { state.subscribers[$0].lastActivity + interval } }
     }
 
     /// Wakes subscriber `id` to send a heartbeat when it has been sent nothing for `interval`.
     func heartbeatIfQuiet(_ id: UInt64, interval: Duration) {
         state.withLock { state -> UnsafeContinuation<Void, Never>? in
-            guard let subscriber = state.subscribers[id], ContinuousClock.now - subscriber.lastActivity >= interval else { return nil }
-            state.subscribers[id]?.heartbeatDue = true
-            defer { state.subscribers[id]?.waiter = nil }
-            return subscriber.waiter
+            guard let index = state.subscriberIndex(id), ContinuousClock.now - state.subscribers[index].lastActivity >= interval else { return nil }
+            state.subscribers[index].heartbeatDue = true
+            defer { state.subscribers[index].waiter = nil }
+            return state.subscribers[index].waiter
         }?.resume()
     }
 
@@ -309,15 +317,16 @@ final class BridgeCall: AnalyzeEventSink, Sendable {
     /// ``next(for:maxBytes:)`` then returns nil). Its pump still calls ``unsubscribe(_:)``.
     func disconnect(_ id: UInt64) {
         state.withLock { state in
-            state.subscribers.removeValue(forKey: id)?.waiter
+            state.subscriberIndex(id).flatMap { state.subscribers.remove(at: $0).waiter }
         }?.resume()
     }
 
     /// Wakes a waiting subscriber without new data (used when its task is cancelled).
     func wake(_ id: UInt64) {
         state.withLock { state -> UnsafeContinuation<Void, Never>? in
-            defer { state.subscribers[id]?.waiter = nil }
-            return state.subscribers[id]?.waiter
+            guard let index = state.subscriberIndex(id) else { return nil }
+            defer { state.subscribers[index].waiter = nil }
+            return state.subscribers[index].waiter
         }?.resume()
     }
 
@@ -346,10 +355,10 @@ final class BridgeCall: AnalyzeEventSink, Sendable {
 
     private func takeSubscriberWaiters(_ state: inout State) -> [UnsafeContinuation<Void, Never>] {
         var waiters: [UnsafeContinuation<Void, Never>] = []
-        for (id, subscriber) in state.subscribers {
-            if let waiter = subscriber.waiter {
+        for index in state.subscribers.indices {
+            if let waiter = state.subscribers[index].waiter {
                 waiters.append(waiter)
-                state.subscribers[id]?.waiter = nil
+                state.subscribers[index].waiter = nil
             }
         }
         return waiters
