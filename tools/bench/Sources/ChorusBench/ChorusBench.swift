@@ -200,12 +200,17 @@ struct GatewayOverhead: AsyncParsableCommand {
     @Option(help: "Requests per path and level.") var requests: Int?
     @Option(help: "Concurrency levels of the streaming load (1 s answers), comma-separated; 0 for none.") var streamingLevels: String?
     @Option(help: "Think time between one worker's back-to-back calls, in microseconds (default 0).") var pauseUs: Int?
+    @Option(help: "Chorus's flush coalescing: most passes a flush waits behind queued jobs (serve-chorus --flush-max-passes; 0 writes at once).") var flushMaxPasses: Int?
 
     func run() async throws {
         var config: GatewayOverheadScenario.Config = common.smoke ? .smoke : .init()
         if let pauseUs {
             guard pauseUs >= 0 else { throw ValidationError("--pause-us must be 0 or more") }
             config.pauseMicros = pauseUs
+        }
+        if let flushMaxPasses {
+            guard flushMaxPasses >= 0 else { throw ValidationError("--flush-max-passes must be 0 or more") }
+            config.flushMaxPasses = flushMaxPasses
         }
         if let levels { config.levels = try parseCounts(levels, option: "--levels") }
         if let requests { config.requests = requests }

@@ -49,6 +49,8 @@ struct GatewayOverheadScenario: Scenario {
         /// Think time between a worker's back-to-back calls. 0 (the default) starts the next call
         /// the moment the last one ended, while the server may still be tearing that one down.
         var pauseMicros = 0
+        /// Chorus's `FlushCoalescing.maxPasses` (serve-chorus's default when nil).
+        var flushMaxPasses: Int?
         static let smoke = Config(levels: [1, 4], requests: 40, warmup: 10, streamingLevels: [4], streamingChunks: 3, streamingIntervalMs: 10, streamingCallsPerWorker: 2, rounds: 2, minCallsPerWorkerPerRound: 5)
     }
 
@@ -82,6 +84,7 @@ struct GatewayOverheadScenario: Scenario {
             "interleaved_rounds_at_most": .int(config.rounds),
             "min_calls_per_worker_per_round": .int(config.minCallsPerWorkerPerRound),
             "pause_micros_between_calls": .int(config.pauseMicros),
+            "flush_max_passes": config.flushMaxPasses.map { .int($0) } ?? "serve-chorus default",
             "upstream": "serve-fake-openai (NIO), role + first content chunk at once, the rest 2 ms later",
             "chorus": "serve-chorus --registry (openai-compatible model via libcurl) --http",
         ])
@@ -92,7 +95,9 @@ struct GatewayOverheadScenario: Scenario {
         defer { streamingUpstream.stop() }
         let registry = try BenchRegistry.write(
             BenchRegistry.fakeOpenAI([(name: "fake-gpt", port: upstream.port), (name: "fake-gpt-streaming", port: streamingUpstream.port)]), name: "gateway")
-        let chorus = try ServerProcess.launch(subcommand: "serve-chorus", arguments: ["--registry", registry, "--http", "--max-calls-per-connection", "1000"])
+        let chorus = try ServerProcess.launch(
+            subcommand: "serve-chorus",
+            arguments: ["--registry", registry, "--http", "--max-calls-per-connection", "1000"] + (config.flushMaxPasses.map { ["--flush-max-passes", String($0)] } ?? []))
         defer { chorus.stop() }
         let rpcClient = ChorusClient(host: "127.0.0.1", port: chorus.port)
         defer { rpcClient.close() }
