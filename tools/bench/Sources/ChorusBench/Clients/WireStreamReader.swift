@@ -65,9 +65,7 @@ final class WireStreamReader: ChannelInboundHandler {
     typealias OutboundOut = ByteBuffer
 
     private struct Call {
-        var texts = 0
-        var completed = false
-        var problem: String?
+        var check = ManyStreamsCallCheck()
         var consumedSinceUpdate = 0
     }
 
@@ -148,18 +146,7 @@ final class WireStreamReader: ChannelInboundHandler {
         switch frame.type {
         case .message:
             guard var call = calls[frame.streamID] else { return }
-            let event = try AnalyzeEvent(decoding: frame.payload)
-            switch event.payload {
-            case .textGeneration:
-                tally.text(stampedAt: event.timestampMicros, receivedAt: unixMicrosNow())
-                call.texts += 1
-            case .error(let error):
-                if call.problem == nil { call.problem = "stream \(frame.streamID): \(error.model) \(error.code) \(error.message)" }
-            case .complete:
-                call.completed = true
-            default:
-                break
-            }
+            call.check.record(try AnalyzeEvent(decoding: frame.payload), into: &tally)
             call.consumedSinceUpdate += Frame.headerSize + frame.payload.readableBytes
             if call.consumedSinceUpdate >= window / 2 {
                 let update = WindowUpdateMessage(increment: UInt32(call.consumedSinceUpdate))
@@ -173,11 +160,8 @@ final class WireStreamReader: ChannelInboundHandler {
         case .callEnd:
             let end = try CallEndMessage(decoding: frame.payload)
             guard let call = calls.removeValue(forKey: frame.streamID) else { return }
-            var problem = call.problem
-            if end.code != .ok { problem = problem ?? "stream \(frame.streamID) ended \(end.code): \(end.message)" }
-            if !call.completed { problem = problem ?? "stream \(frame.streamID) ended without complete" }
-            if call.texts != expectedTexts { problem = problem ?? "stream \(frame.streamID) got \(call.texts) text events, expected \(expectedTexts)" }
-            tally.finish(problem: problem)
+            let failure = end.code == .ok ? nil : "ended \(end.code): \(end.message)"
+            tally.finish(problem: call.check.verdict(failure: failure, expectedTexts: expectedTexts).map { "stream \(frame.streamID): \($0)" })
             ended += 1
             if ended == scheduled, !finished {
                 finished = true

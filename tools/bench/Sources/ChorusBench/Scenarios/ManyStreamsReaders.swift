@@ -13,6 +13,39 @@ struct ManyStreamsCall: Sendable {
     var after: Duration
 }
 
+/// What each many-streams call must deliver, checked the same way by both readers: no error
+/// event, a clean end, `complete`, and exactly the expected number of text events.
+struct ManyStreamsCallCheck {
+    private var texts = 0
+    private var completed = false
+    private var problem: String?
+
+    /// Records one event of the call; text events also go into `tally` with their delay.
+    mutating func record(_ event: AnalyzeEvent, into tally: inout DeliveryTally) {
+        switch event.payload {
+        case .textGeneration:
+            tally.text(stampedAt: event.timestampMicros, receivedAt: unixMicrosNow())
+            texts += 1
+        case .error(let error):
+            if problem == nil { problem = "\(error.model) \(error.code) \(error.message)" }
+        case .complete:
+            completed = true
+        default:
+            break
+        }
+    }
+
+    /// The call's first problem, nil when it delivered everything. `failure` is how the transport
+    /// ended it (a non-OK CALL_END, a thrown error), nil for a clean end.
+    func verdict(failure: String?, expectedTexts: Int) -> String? {
+        if let problem { return problem }
+        if let failure { return failure }
+        if !completed { return "ended without complete" }
+        if texts != expectedTexts { return "got \(texts) text events, expected \(expectedTexts)" }
+        return nil
+    }
+}
+
 /// How the many-streams scenario reads its calls (`--reader`): both check every call the same
 /// way (ended OK, `complete` seen, every text event there) and tally each text event's delay.
 protocol ManyStreamsReader: Sendable {
@@ -41,7 +74,7 @@ struct WireReader: ManyStreamsReader {
         let base = NIODeadline.now()
         for (offset, connection) in connections.enumerated() {
             let mine = calls.filter { $0.index % connections.count == offset }
-            connection.start(mine.map { (query: $0.query, models: $0.models, at: base + .nanoseconds(Int64($0.after.microseconds) * 1000)) }, window: window)
+            connection.start(mine.map { (query: $0.query, models: $0.models, at: base + TimeAmount($0.after)) }, window: window)
         }
         var total = DeliveryTally(window: window)
         for (offset, connection) in connections.enumerated() {
@@ -88,25 +121,16 @@ struct ClientReader: ManyStreamsReader {
                 group.addTask(executorPreference: executors[call.index % clients.count]) {
                     try? await Task.sleep(until: started + call.after)
                     var tally = DeliveryTally(window: window)
-                    var problem: String?
-                    var completed = false
+                    var check = ManyStreamsCallCheck()
+                    var failure: String?
                     do {
                         for try await event in client.analyze(AnalyzeRequest(query: call.query, models: call.models)) {
-                            switch event.payload {
-                            case .textGeneration: tally.text(stampedAt: event.timestampMicros, receivedAt: unixMicrosNow())
-                            case .error(let error): problem = problem ?? "call \(call.index): \(error.model) \(error.code) \(error.message)"
-                            case .complete: completed = true
-                            default: break
-                            }
+                            check.record(event, into: &tally)
                         }
                     } catch {
-                        problem = problem ?? "call \(call.index) failed: \(error)"
+                        failure = "failed: \(error)"
                     }
-                    if !completed, problem == nil { problem = "call \(call.index) ended without complete" }
-                    if tally.textEvents != expectedTexts, problem == nil {
-                        problem = "call \(call.index) got \(tally.textEvents) text events, expected \(expectedTexts)"
-                    }
-                    tally.finish(problem: problem)
+                    tally.finish(problem: check.verdict(failure: failure, expectedTexts: expectedTexts).map { "call \(call.index): \($0)" })
                     total.withLock { $0.merge(tally) }
                 }
             }
