@@ -2,7 +2,8 @@
 # The whole test suite: system packages, generated-code drift, the fake upstream servers checked
 # against the official provider SDKs, every Swift test (the provider adapters run over real HTTP
 # against those fakes), the protobuf-c wire and libcurl tests under LeakSanitizer (fails on any
-# leak), the independent Python client (tools/raw_client.py) against a real chorusd, the web page
+# leak), the independent Python client (tools/raw_client.py) against a real chorusd, chorusd's
+# graceful shutdown with calls and an upload in use (tools/shutdown-test.sh), the web page
 # in headless Chromium, and that the benchmark suite still builds and runs its
 # tiny smoke configuration (correctness only: benchmarks are never timing assertions).
 set -euo pipefail
@@ -18,6 +19,8 @@ swift test --skip-build --no-parallel
 tools/leak-check.sh
 # The stdlib Python client written from proto/PROTOCOL.md alone, against a real chorusd.
 tools/raw-client-test.sh
+# SIGTERM to a real chorusd with calls streaming about an uploaded video: refuse, drain, delete, exit 0.
+tools/shutdown-test.sh
 # The web page in a real headless Chromium against a real chorusd (installs chromium + selenium if missing).
 tools/browser-test.sh
 # The benchmark tool (tools/bench, a separate package with the grpc-swift-2 baseline) must still

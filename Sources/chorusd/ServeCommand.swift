@@ -73,16 +73,19 @@ struct ServeCommand: AsyncParsableCommand {
             ?? BuiltInRegistry.make(context: context)
         let orchestrator = Orchestrator(registry: registry, limits: settings.limits, videoPaths: mediaRoot, logger: logger)
         let server = ChorusRPCServer(service: orchestrator, configuration: settings.rpc, logger: logger)
-        // First, so that it stops last (see UploadJanitorService): uploads are deleted after the calls drained.
-        var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
-            .init(service: UploadJanitorService(janitor: context.uploads)), .init(service: server),
-        ]
+        var listeners: [any Service] = [server]
         if var bridgeConfiguration = try http.configuration(environment: environment) {
             bridgeConfiguration.flushCoalescing = settings.rpc.flushCoalescing
             // The bridge calls the orchestrator in-process: the same ChorusService the RPC server uses.
-            services.append(.init(service: ChorusHTTPBridge(service: orchestrator, configuration: bridgeConfiguration, logger: logger)))
+            listeners.append(ChorusHTTPBridge(service: orchestrator, configuration: bridgeConfiguration, logger: logger))
             logger.info("chorus HTTP bridge", metadata: ["address": "\(bridgeConfiguration.host):\(bridgeConfiguration.port)"])
         }
+        // The janitor first, so that it stops last (see UploadJanitorService): uploads are deleted
+        // after the calls drained. The listeners as one service, so that they stop accepting and
+        // drain together (see ListenerServices).
+        let services: [ServiceGroupConfiguration.ServiceConfiguration] = [
+            .init(service: UploadJanitorService(janitor: context.uploads)), .init(service: ListenerServices(listeners)),
+        ]
         logger.info("chorusd starting", metadata: [
             "models": "\(registry.entries.map { "\($0.name)=\($0.provider.kind)\($0.settings.available ? "" : "(unavailable)")" }.joined(separator: ","))",
             "registry": "\(settings.registryPath ?? "built-in")",
