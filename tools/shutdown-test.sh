@@ -2,7 +2,8 @@
 # chorusd's graceful shutdown, end to end, with an uploaded video in use: a real chorusd (one
 # Gemini model on the fake upstream, tools/fake_upstream/server.py) gets SIGTERM while an RPC call
 # and an SSE call are streaming answers about a video it uploaded through the Files API. Checks:
-#   - a new RPC call is refused at once (UNAVAILABLE) while the two drain;
+#   - a new RPC call (UNAVAILABLE) and a new SSE request (503, or no connection) are refused at
+#     once while the two drain;
 #   - both running calls finish normally (`complete`, the SSE stream with `[DONE]`);
 #   - the upload is deleted (DELETE /v1beta/files/{id}) after both calls' `complete` events, i.e.
 #     the upload janitor stops after the RPC server and the bridge (ServeCommand's service order);
@@ -93,6 +94,23 @@ status=0
 [ "$status" -ne 0 ] && grep -q UNAVAILABLE "$work/late.out" ||
     fail "a call after SIGTERM was not refused with UNAVAILABLE (exit ${status}): $(cat "$work/late.out")"
 echo "shutdown-test: ok: a new call during the drain is refused: $(head -1 "$work/late.out")"
+late_sse="$(python3 - "http://127.0.0.1:${http_port}/api/analyze/stream/parallel" <<'EOF'
+import sys, urllib.error, urllib.request
+request = urllib.request.Request(sys.argv[1], data=b'{"query": "Too late", "models": ["gemini"]}',
+                                 headers={"Content-Type": "application/json"})
+try:
+    with urllib.request.urlopen(request, timeout=5) as response:
+        print(f"HTTP {response.status}")
+except urllib.error.HTTPError as error:
+    print(f"HTTP {error.code} {error.read().decode()}")
+except OSError as error:
+    print(f"refused: {error}")
+EOF
+)"
+case "$late_sse" in
+    "HTTP 503"* | refused*) echo "shutdown-test: ok: a new SSE request during the drain is refused: ${late_sse}" ;;
+    *) fail "a new SSE request after SIGTERM was not refused: ${late_sse}" ;;
+esac
 
 wait "$rpc_call" || fail "the RPC call did not finish normally after SIGTERM (exit $?)"
 grep -q '"event_type":"complete".*"succeeded":\["gemini"\]' "$work/rpc.json" ||
