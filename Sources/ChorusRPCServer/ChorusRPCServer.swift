@@ -120,12 +120,20 @@ public final class ChorusRPCServer: Service, Sendable {
                             continue
                         }
                         let executor = accepted.executor
-                        group.addTask(executorPreference: executor) {
+                        let serve: @Sendable () async -> Void = {
                             // The calls' timers (deadlines, watchdogs) on the same loop (see CallTimer).
                             await CallTimers.$current.withValue(executor.map { EventLoopTimer(eventLoop: $0.eventLoop) }) {
                                 await connection.run()
                             }
                             self.unregister(connection)
+                        }
+                        // Not `addTask(executorPreference: nil)` for the global pool: that still marks
+                        // the task as having a preference, and the runtime then looks it up under the
+                        // task's status lock whenever the task or one of its calls is enqueued or run.
+                        if let executor {
+                            group.addTask(executorPreference: executor, operation: serve)
+                        } else {
+                            group.addTask(operation: serve)
                         }
                     }
                 }
