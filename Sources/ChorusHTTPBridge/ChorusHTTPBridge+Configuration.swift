@@ -36,6 +36,11 @@ extension ChorusHTTPBridge {
         /// dropped can reconnect with `Last-Event-ID` and continue. Zero (the default) stops the
         /// models the moment the last client leaves, so a client that is gone costs nothing.
         public var resumeGracePeriod: Duration
+        /// How long running calls may continue once a graceful shutdown began (new calls get 503
+        /// meanwhile). Calls still running then end with a retryable UNAVAILABLE `error` event, so
+        /// the process stops within a bound its supervisor can count on (the RPC server's
+        /// ``ChorusRPCServer/Configuration/drainGracePeriod`` does the same for its calls).
+        public var drainGracePeriod: Duration
         /// How long a stream woken by new events waits for more of the same burst before writing
         /// (see ``ChorusWire/FlushCoalescing``); `.immediate` writes what is there at once.
         public var flushCoalescing: FlushCoalescing
@@ -59,6 +64,7 @@ extension ChorusHTTPBridge {
             retryAfterSeconds: Int = 1,
             idleConnectionTimeout: Duration? = .seconds(75),
             resumeGracePeriod: Duration = .zero,
+            drainGracePeriod: Duration = .seconds(30),
             flushCoalescing: FlushCoalescing = .init(),
             listenBacklog: Int = 4096
         ) {
@@ -76,6 +82,7 @@ extension ChorusHTTPBridge {
             self.retryAfterSeconds = retryAfterSeconds
             self.idleConnectionTimeout = idleConnectionTimeout
             self.resumeGracePeriod = resumeGracePeriod
+            self.drainGracePeriod = drainGracePeriod
             self.flushCoalescing = flushCoalescing
             self.listenBacklog = listenBacklog
         }

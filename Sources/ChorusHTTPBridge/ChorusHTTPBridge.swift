@@ -16,8 +16,14 @@ import Synchronization
 ///
 /// ```swift
 /// let bridge = ChorusHTTPBridge(service: orchestrator, configuration: .init(port: 8080), logger: logger)
-/// try await ServiceGroup(services: [rpcServer, bridge], gracefulShutdownSignals: [.sigterm], logger: logger).run()
+/// try await ServiceGroup(services: [bridge], gracefulShutdownSignals: [.sigterm], logger: logger).run()
 /// ```
+///
+/// A graceful shutdown closes the listener, answers requests already on a connection with 503,
+/// and gives running streams ``Configuration/drainGracePeriod`` before it ends them with a
+/// retryable UNAVAILABLE `error` event. A service group shuts its services down one after the
+/// other: to drain the bridge and an RPC server at the same time, run them as one service (as
+/// `chorusd` does), not as two services of the group.
 public final class ChorusHTTPBridge: Service, Sendable {
     let service: any ChorusService
     let configuration: Configuration
@@ -95,7 +101,7 @@ public final class ChorusHTTPBridge: Service, Sendable {
             try await withGracefulShutdownHandler {
                 try await app.run()
             } onGracefulShutdown: {
-                // New calls get 503 while running streams finish.
+                // New calls get 503 while running streams finish (within the drain grace).
                 self.registry.beginDrain()
             }
             registry.stop()

@@ -19,6 +19,9 @@ struct BridgeCommand: AsyncParsableCommand {
 
     @OptionGroup var http: HTTPOptions
 
+    @Option(help: "Seconds running calls may continue after SIGTERM. Env: CHORUS_DRAIN_GRACE. Default: 30.")
+    var drainGrace: Double?
+
     @Option(help: "Log level. Env: CHORUS_LOG_LEVEL. Default: info.")
     var logLevel: String?
 
@@ -32,8 +35,12 @@ struct BridgeCommand: AsyncParsableCommand {
             ?? { throw ValidationError("unknown log level") }()
         bootstrapLogging(level: level)
         let logger = Logger(label: "chorusd.bridge")
-        guard let configuration = try http.configuration(environment: environment) else {
+        guard var configuration = try http.configuration(environment: environment) else {
             throw ValidationError("the bridge needs an HTTP address; 'off' makes no sense here")
+        }
+        if let grace = drainGrace ?? environment["CHORUS_DRAIN_GRACE"].flatMap(Double.init) {
+            guard grace >= 0 else { throw ValidationError("drain grace must be zero or more seconds") }
+            configuration.drainGracePeriod = .milliseconds(Int64(grace * 1000))
         }
         let client = ChorusClient(host: host, port: port, logger: logger)
         defer { client.close() }

@@ -53,7 +53,7 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Microseconds a write may wait for more events of the same burst (a model's last chunk, model_end, complete) so they leave in one syscall; 0 writes at once. RPC and SSE. Env: CHORUS_FLUSH_DELAY_US. Default: 100.")
     var flushDelayUs: Int?
 
-    @Option(help: "Seconds running calls may continue after SIGTERM. Env: CHORUS_DRAIN_GRACE. Default: 30.")
+    @Option(help: "Seconds running calls (RPC and SSE) may continue after SIGTERM. Env: CHORUS_DRAIN_GRACE. Default: 30.")
     var drainGrace: Double?
 
     @Option(help: "Log level (trace, debug, info, notice, warning, error). Env: CHORUS_LOG_LEVEL. Default: info.")
@@ -76,6 +76,7 @@ struct ServeCommand: AsyncParsableCommand {
         var listeners: [any Service] = [server]
         if var bridgeConfiguration = try http.configuration(environment: environment) {
             bridgeConfiguration.flushCoalescing = settings.rpc.flushCoalescing
+            bridgeConfiguration.drainGracePeriod = settings.rpc.drainGracePeriod
             // The bridge calls the orchestrator in-process: the same ChorusService the RPC server uses.
             listeners.append(ChorusHTTPBridge(service: orchestrator, configuration: bridgeConfiguration, logger: logger))
             logger.info("chorus HTTP bridge", metadata: ["address": "\(bridgeConfiguration.host):\(bridgeConfiguration.port)"])

@@ -50,4 +50,45 @@ struct DrainTests {
             #expect(observer.counts.started == 1, "the late call never reached a model")
         }
     }
+
+    @Test("a stream still running when the drain grace ends gets a retryable UNAVAILABLE error and [DONE]; its model stops; the bridge stops")
+    func drainGraceEndsLongStreams() async throws {
+        let observer = DemoObserver()
+        let configuration = bridgeConfiguration { $0.drainGracePeriod = .milliseconds(300) }
+        let bridge = ChorusHTTPBridge(service: demoOrchestrator(observer: observer), configuration: configuration, logger: quietLogger)
+        let group = ServiceGroup(services: [bridge], logger: quietLogger)
+        try await withThrowingTaskGroup(of: Void.self) { tasks in
+            tasks.addTask { try await group.run() }
+            defer { tasks.cancelAll() }
+            let port = try #require(await bridge.listeningPort)
+
+            // About 20 s of answer: far longer than the grace.
+            let running = try await HTTPConnection.connect(port: port)
+            defer { running.close() }
+            try await running.postAnalyze(analyzeBody("A long answer [demo:words=400]", models: ["gemini"]))
+            #expect(try await running.readHead().status == 200)
+            let early = try await running.readBlocks { $0.eventType == "text_generation" }.blocks
+
+            let clock = ContinuousClock()
+            let shutdownAt = clock.now
+            await group.triggerGracefulShutdown()
+            let rest = try await running.readAllBlocks()
+            let ended = clock.now - shutdownAt
+            let events = (early + rest).filter { !$0.isComment }
+            #expect(events.last?.isDone == true, "the stream ends with [DONE]")
+            let error = try #require(events.dropLast().last?.object, "an error event before [DONE]")
+            #expect(error["event_type"] as? String == "error")
+            #expect(error["model"] == nil, "a call-level error")
+            #expect(error["code"] as? String == "UNAVAILABLE")
+            #expect(error["retryable"] as? Bool == true)
+            #expect((error["message"] as? String)?.contains("drain grace") == true, "\(error)")
+            #expect(!events.contains { $0.eventType == "complete" })
+            #expect(ended >= .milliseconds(300), "not before the grace: \(ended)")
+            #expect(ended < .seconds(5), "at the grace, not at the end of the answer: \(ended)")
+            // The bridge's run returns once its last stream ended, and the model was stopped.
+            try await tasks.next()
+            #expect(await eventually { observer.counts.cancelled == 1 }, "the model stopped: \(observer.counts)")
+            #expect(observer.counts.completed == 0)
+        }
+    }
 }

@@ -53,7 +53,7 @@ final class BridgeCall: AnalyzeEventSink, Sendable {
         var everSubscribed = false
         var producers: [UInt64: CheckedContinuation<Void, any Error>] = [:]
         var nextProducerID: UInt64 = 0
-        var cancelReason: String?
+        var stopError: ChorusError?
         var cancelWaiter: CheckedContinuation<CancelSignal?, Never>?
         /// Counts the times the last client left or a client attached: a resume grace that started
         /// when the last client left still applies only if nothing happened since.
@@ -131,7 +131,7 @@ final class BridgeCall: AnalyzeEventSink, Sendable {
     /// Whether a producer may go on (success), must stop (the call is being cancelled), or must
     /// wait for the slowest client (nil).
     private func producerReadiness(_ state: State) -> Result<Void, any Error>? {
-        if Task.isCancelled || state.cancelReason != nil { return .failure(CancellationError()) }
+        if Task.isCancelled || state.stopError != nil { return .failure(CancellationError()) }
         return hasCapacity(state) ? .success(()) : nil
     }
 

@@ -42,6 +42,8 @@ final class BridgeCallRegistry: Sendable {
     private let state = Mutex(State())
     /// One per event loop of the server's group, keyed by the loop's identity.
     private let lanes: [ObjectIdentifier: Lane]
+    /// Finished by ``beginDrain()``: starts the drain grace (see ``enforceDrainGrace()``).
+    private let drainBegan: (stream: AsyncStream<Never>, continuation: AsyncStream<Never>.Continuation) = AsyncStream.makeStream()
 
     private struct Lane: Sendable {
         var executor: EventLoopTaskExecutor
@@ -75,6 +77,7 @@ final class BridgeCallRegistry: Sendable {
     func run() async {
         await withDiscardingTaskGroup { group in
             group.addTask { await self.evictLoop() }
+            group.addTask { await self.enforceDrainGrace() }
             await withDiscardingTaskGroup { lanes in
                 for lane in self.lanes.values {
                     lanes.addTask(executorPreference: lane.executor) { await self.run(lane) }
@@ -146,8 +149,29 @@ final class BridgeCallRegistry: Sendable {
         }
     }
 
+    /// New calls get 503 from now on; calls still running after the drain grace are stopped.
     func beginDrain() {
         state.withLock { $0.draining = true }
+        drainBegan.continuation.finish()
+    }
+
+    /// Once a drain began, waits ``ChorusHTTPBridge/Configuration/drainGracePeriod``, then ends the
+    /// calls still running with a retryable UNAVAILABLE: without a bound, one long answer (a
+    /// model's `total_ms` may be minutes) would hold the process until its supervisor kills it,
+    /// and its client would get a cut connection instead of an `error` event and `[DONE]`.
+    /// Returns early when the bridge stops first (cancelled).
+    private func enforceDrainGrace() async {
+        for await _ in drainBegan.stream {}
+        guard !Task.isCancelled else { return }
+        let grace = configuration.drainGracePeriod
+        try? await Task.sleep(for: grace)
+        guard !Task.isCancelled else { return }
+        let running = state.withLock { state in state.calls.values.filter { !$0.isFinished } }
+        guard !running.isEmpty else { return }
+        logger.info("stopping calls at the end of the drain grace", metadata: ["calls": "\(running.count)", "grace": "\(grace)"])
+        let error = ChorusError(
+            .unavailable, "server shutting down: the call did not finish within the \(grace) drain grace period", retryable: true)
+        for call in running { call.requestStop(error) }
     }
 
     var isDraining: Bool { state.withLock { $0.draining } }
@@ -172,8 +196,8 @@ final class BridgeCallRegistry: Sendable {
                 let grace = self.configuration.resumeGracePeriod
                 while let signal = await call.waitForCancelRequest() {
                     switch signal {
-                    case .cancel(let reason):
-                        call.finish(.failed(ChorusError(.cancelled, reason)))
+                    case .stop(let error):
+                        call.finish(.failed(error))
                         return
                     case .detached(let generation):
                         // Keep running for a client that reconnects with Last-Event-ID; the sleep
