@@ -12,13 +12,7 @@ struct DrainTests {
     @Test("503 with Retry-After for a call that arrives while draining; a running stream still finishes")
     func drainingRejectsNewCalls() async throws {
         let observer = DemoObserver()
-        let bridge = ChorusHTTPBridge(service: demoOrchestrator(observer: observer), configuration: bridgeConfiguration(), logger: quietLogger)
-        let group = ServiceGroup(services: [bridge], logger: quietLogger)
-        try await withThrowingTaskGroup(of: Void.self) { tasks in
-            tasks.addTask { try await group.run() }
-            defer { tasks.cancelAll() }
-            let port = try #require(await bridge.listeningPort)
-
+        try await withBridgeInServiceGroup(observer: observer) { group, port, _ in
             // A stream that is running when the drain begins.
             let running = try await HTTPConnection.connect(port: port)
             defer { running.close() }
@@ -55,13 +49,7 @@ struct DrainTests {
     func drainGraceEndsLongStreams() async throws {
         let observer = DemoObserver()
         let configuration = bridgeConfiguration { $0.drainGracePeriod = .milliseconds(300) }
-        let bridge = ChorusHTTPBridge(service: demoOrchestrator(observer: observer), configuration: configuration, logger: quietLogger)
-        let group = ServiceGroup(services: [bridge], logger: quietLogger)
-        try await withThrowingTaskGroup(of: Void.self) { tasks in
-            tasks.addTask { try await group.run() }
-            defer { tasks.cancelAll() }
-            let port = try #require(await bridge.listeningPort)
-
+        try await withBridgeInServiceGroup(configuration: configuration, observer: observer) { group, port, stopped in
             // About 20 s of answer: far longer than the grace.
             let running = try await HTTPConnection.connect(port: port)
             defer { running.close() }
@@ -86,9 +74,25 @@ struct DrainTests {
             #expect(ended >= .milliseconds(300), "not before the grace: \(ended)")
             #expect(ended < .seconds(5), "at the grace, not at the end of the answer: \(ended)")
             // The bridge's run returns once its last stream ended, and the model was stopped.
-            try await tasks.next()
+            try await stopped()
             #expect(await eventually { observer.counts.cancelled == 1 }, "the model stopped: \(observer.counts)")
             #expect(observer.counts.completed == 0)
+        }
+    }
+
+    /// A bridge over the demo models in a service group, as chorusd runs it: `body` gets the group
+    /// (to trigger the drain), the port, and a wait for the group's run to return.
+    private func withBridgeInServiceGroup(
+        configuration: ChorusHTTPBridge.Configuration = bridgeConfiguration(), observer: DemoObserver,
+        _ body: (ServiceGroup, Int, () async throws -> Void) async throws -> Void
+    ) async throws {
+        let bridge = ChorusHTTPBridge(service: demoOrchestrator(observer: observer), configuration: configuration, logger: quietLogger)
+        let group = ServiceGroup(services: [bridge], logger: quietLogger)
+        try await withThrowingTaskGroup(of: Void.self) { tasks in
+            tasks.addTask { try await group.run() }
+            defer { tasks.cancelAll() }
+            let port = try #require(await bridge.listeningPort)
+            try await body(group, port) { try await tasks.next() }
         }
     }
 }
