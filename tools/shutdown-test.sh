@@ -1,15 +1,16 @@
 #!/usr/bin/env bash
-# chorusd's graceful shutdown, end to end, with an uploaded video in use: a real chorusd (one
-# Gemini model on the fake upstream, tools/fake_upstream/server.py) gets SIGTERM while an RPC call
-# and an SSE call are streaming answers about a video it uploaded through the Files API. Twice:
-#   1. answers shorter than the drain grace: both calls finish normally (`complete`; the SSE
-#      stream with `[DONE]`);
-#   2. answers longer than `--drain-grace 1`: both end at the grace with a retryable UNAVAILABLE
-#      `error` event (the SSE stream still with `[DONE]`).
-# Each time: a new RPC call (UNAVAILABLE) and a new SSE request (503, or no connection) are refused
-# at once while the two drain; the upload is deleted (DELETE /v1beta/files/{id}) after both calls
-# ended, i.e. the upload janitor stops after the RPC server and the bridge (ServeCommand's service
-# order); chorusd exits with status 0.
+# chorusd's graceful shutdown, end to end, with uploaded videos: a real chorusd (one Gemini model
+# on the fake upstream, tools/fake_upstream/server.py) gets SIGTERM. Three cases:
+#   1. an RPC call and an SSE call streaming answers about a video it uploaded through the Files
+#      API, shorter than the drain grace: both finish normally (`complete`; SSE with `[DONE]`);
+#   2. the same with answers longer than `--drain-grace 1`: both end at the grace with a retryable
+#      UNAVAILABLE `error` event (SSE still with `[DONE]`);
+#   3. a call whose video Google is still processing when the grace ends: the call ends at the
+#      grace, and the uploaded file is deleted anyway (no cache holds it) before chorusd exits.
+# In cases 1 and 2 a new RPC call (UNAVAILABLE) and a new SSE request (503, or no connection) are
+# refused at once while the two drain, and the upload is deleted (DELETE /v1beta/files/{id}) after
+# both calls ended, i.e. the upload janitor stops after the RPC server and the bridge
+# (ServeCommand's service order). chorusd always exits with status 0.
 #
 #   tools/shutdown-test.sh          # builds chorusd and chorus (debug) if needed; non-zero on a failure
 set -euo pipefail
@@ -176,4 +177,39 @@ EOF
 shutdown_case "answers within the grace" 200 complete
 # 16 writes 800 ms apart (about 13 s), past a one-second grace.
 shutdown_case "answers past --drain-grace 1" 800 grace --drain-grace 1
+
+# 3. A video Google is still processing when the grace ends: the call is stopped, no cache holds
+#    the file, and it must still be deleted before chorusd exits (UploadJanitor.deleteAbandoned).
+name="upload still processing at the grace"
+python3 -c 'import sys, urllib.request; urllib.request.urlopen(urllib.request.Request(sys.argv[1], data=b"", method="POST"))' "${fake}/_fake/reset"
+slow='slow[fake:polls=1000000].mp4'
+cp "$work/media/clip.mp4" "$work/media/$slow"
+rpc_port="$(free_port)"
+GEMINI_API_KEY=shutdown-test "$bin/chorusd" --registry "$work/registry.json" --media-root "$work/media" \
+    --rpc-address "127.0.0.1:${rpc_port}" --http-address off --drain-grace 1 --log-level info >"$work/chorusd.log" 2>&1 &
+server=$!
+pids+=("$server")
+tools/wait-for-port.sh "$rpc_port" || fail "$name: chorusd did not listen"
+"$bin/chorus" analyze "What happens?" --server "127.0.0.1:${rpc_port}" --models gemini --video-path "$slow" >"$work/rpc.err" 2>&1 &
+rpc_call=$!
+pids+=("$rpc_call")
+polls() { http_get "${fake}/_fake/requests" | python3 -c 'import json, sys; print(sum(1 for r in json.load(sys.stdin) if r["method"] == "GET" and r["path"].startswith("/v1beta/files/")))'; }
+for _ in $(seq 1 100); do [ "$(polls)" -ge 2 ] && break; sleep 0.1; done
+[ "$(polls)" -ge 2 ] || fail "$name: the upload was not being polled within 10 s"
+kill -TERM "$server"
+status=0
+wait "$rpc_call" || status=$?
+[ "$status" -ne 0 ] && grep -q "drain grace" "$work/rpc.err" || fail "$name: the call did not end at the grace: $(cat "$work/rpc.err")"
+status=0
+wait "$server" || status=$?
+[ "$status" -eq 0 ] || fail "$name: chorusd exited with status ${status}"
+http_get "${fake}/_fake/requests" | python3 -c '
+import json, re, sys
+requests = json.load(sys.stdin)
+files = {m.group(1) for r in requests if r["method"] == "GET" for m in [re.fullmatch(r"/v1beta/files/([^/?]+)", r["path"])] if m}
+deletes = [r["path"] for r in requests if r["method"] == "DELETE"]
+if len(files) != 1 or deletes != [f"/v1beta/files/{f}" for f in files]:
+    sys.exit(f"expected one DELETE of {sorted(files)}, got {deletes}")
+' || fail "$name: the abandoned upload was not deleted"
+echo "shutdown-test: $name: ok: the call ended at the grace, the file was deleted, chorusd exited 0"
 echo "shutdown-test: all checks passed"

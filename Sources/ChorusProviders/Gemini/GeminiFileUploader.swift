@@ -22,6 +22,10 @@ struct GeminiFileUploader: Sendable {
     let settings: UpstreamSettings
     let options: GeminiFileOptions
     let logger: Logger
+    /// Deletes files that were uploaded but will not be used (nil: deleted by a task of their own).
+    var janitor: UploadJanitor? = nil
+    /// The model, for the janitor's logs.
+    var model = "gemini"
 
     /// `{origin}/upload/{version}/files`, the version being the last segment of the base URL path.
     var uploadURL: String {
@@ -44,7 +48,16 @@ struct GeminiFileUploader: Sendable {
             "file": "\(uploaded.name)", "bytes": "\(video.sizeBytes)", "state": "\(uploaded.state)",
             "elapsed": "\(ContinuousClock.now - started)",
         ])
-        return try await waitUntilActive(uploaded, displayName: displayName, key: key)
+        do {
+            return try await waitUntilActive(uploaded, displayName: displayName, key: key)
+        } catch {
+            // The file exists at Google, but no call will use it (processing failed or timed out,
+            // or every call waiting for it was cancelled); left alone it would count against the
+            // project's storage for 48 hours, unknown to any cache.
+            let delete = { @Sendable in await self.delete(uploaded) }
+            if let janitor { janitor.deleteAbandoned(model: model, delete) } else { Task { _ = await delete() } }
+            throw error
+        }
     }
 
     // MARK: - Steps

@@ -41,7 +41,7 @@ public struct GeminiProvider: ModelProvider {
         self.settings = settings
         self.video = video
         self.logger = logger
-        let uploader = GeminiFileUploader(settings: settings, options: files, logger: logger)
+        let uploader = GeminiFileUploader(settings: settings, options: files, logger: logger, janitor: uploads, model: name)
         // Uses are recorded on the janitor's clock, which decides what has gone unused.
         let store = uploads.map { GeminiFileStore(now: $0.now) } ?? GeminiFileStore()
         self.uploader = uploader

@@ -19,6 +19,10 @@ struct TwelveLabsAssetUploader: Sendable {
     let settings: UpstreamSettings
     let options: TwelveLabsAssetOptions
     let logger: Logger
+    /// Deletes assets that were created but will not be used (nil: deleted by a task of their own).
+    var janitor: UploadJanitor? = nil
+    /// The model, for the janitor's logs.
+    var model = "twelvelabs"
 
     /// Uploads `video` and returns the asset once it is `ready`.
     func upload(_ video: LocalVideo, displayName: String) async throws -> TwelveLabsAsset {
@@ -31,7 +35,16 @@ struct TwelveLabsAssetUploader: Sendable {
             "asset": "\(created.id)", "bytes": "\(video.sizeBytes)", "status": "\(created.status)",
             "elapsed": "\(ContinuousClock.now - started)",
         ])
-        return try await waitUntilReady(created, displayName: displayName, key: key)
+        do {
+            return try await waitUntilReady(created, displayName: displayName, key: key)
+        } catch {
+            // The asset exists, but no call will use it (processing failed or timed out, or every
+            // call waiting for it was cancelled); TwelveLabs keeps an asset until it is deleted,
+            // and no cache knows this one.
+            let delete = { @Sendable in await self.delete(created) }
+            if let janitor { janitor.deleteAbandoned(model: model, delete) } else { Task { _ = await delete() } }
+            throw error
+        }
     }
 
     private func create(_ video: LocalVideo, displayName: String, key: APIKey) async throws -> TwelveLabsAsset {

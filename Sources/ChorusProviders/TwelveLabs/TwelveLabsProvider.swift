@@ -57,7 +57,7 @@ public struct TwelveLabsProvider: ModelProvider {
         self.video = video
         self.maxInlineVideoBytes = maxInlineVideoBytes
         self.logger = logger
-        let uploader = TwelveLabsAssetUploader(settings: settings, options: assets, logger: logger)
+        let uploader = TwelveLabsAssetUploader(settings: settings, options: assets, logger: logger, janitor: uploads, model: name)
         // Uses are recorded on the janitor's clock, which decides what has gone unused.
         let cache = uploads.map { UploadCache<TwelveLabsAsset>(now: $0.now) } ?? UploadCache<TwelveLabsAsset>()
         self.uploader = uploader

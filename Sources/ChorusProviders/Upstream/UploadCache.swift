@@ -41,6 +41,8 @@ final class UploadCache<Value: Sendable>: Sendable {
         var nextID = 0
         /// Calls using the upload of a key right now (``retain(key:)``): a sweep leaves it alone.
         var users: [String: Int] = [:]
+        /// Upload tasks still running, abandoned ones included (see ``runningUploads``).
+        var running = 0
     }
 
     private let state = Mutex(State())
@@ -163,6 +165,12 @@ final class UploadCache<Value: Sendable>: Sendable {
         }
     }
 
+    /// Upload tasks still running, including those every waiter left (cancelled, and about to hand
+    /// what they had created to ``UploadJanitor/deleteAbandoned(model:_:)``).
+    var runningUploads: Int {
+        state.withLock { $0.running }
+    }
+
     /// Calls waiting for the upload of `key` (for tests).
     func waiterCount(for key: String) -> Int {
         state.withLock { state in
@@ -175,6 +183,7 @@ final class UploadCache<Value: Sendable>: Sendable {
 
     private func start(_ flightID: Int, key: String, upload: @escaping @Sendable () async throws -> Value) {
         // Unstructured: the upload belongs to every waiter, not to the call that happened to start it.
+        state.withLock { $0.running += 1 }
         let task = Task {
             let result: Result<Value, any Error>
             do {
@@ -183,6 +192,7 @@ final class UploadCache<Value: Sendable>: Sendable {
                 result = .failure(error)
             }
             self.finish(flightID, key: key, result: result)
+            self.state.withLock { $0.running -= 1 }
         }
         let abandoned = state.withLock { state -> Bool in
             guard case .uploading(var flight) = state.entries[key], flight.id == flightID else { return true }

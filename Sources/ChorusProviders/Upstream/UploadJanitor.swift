@@ -32,9 +32,19 @@ public final class UploadJanitor: Sendable {
         var sweep: @Sendable (_ lastUsedBefore: Date) async -> Int
         /// Forgets and deletes every upload; returns how many are gone.
         var drain: @Sendable () async -> Int
+        /// Upload tasks still running (an abandoned one may yet hand over what it created).
+        var runningUploads: @Sendable () -> Int = { 0 }
+    }
+
+    /// Deletions of abandoned uploads under way, by id (see ``deleteAbandoned(model:_:)``).
+    private struct Abandoned {
+        var running: [Int: Task<Void, Never>] = [:]
+        var finishedEarly: Set<Int> = []
+        var nextID = 0
     }
 
     private let members = Mutex<[Member]>([])
+    private let abandoned = Mutex(Abandoned())
     private let logger: Logger
     /// The wall clock of sweeps; the caches of the members record uses on it too.
     let now: @Sendable () -> Date
@@ -57,7 +67,29 @@ public final class UploadJanitor: Sendable {
         register(Member(
             name: name, keepUnused: keepUnused, deleteOnExit: deleteOnExit,
             sweep: { cutoff in await Self.deleteEach(cache.takeUnused(lastUsedBefore: cutoff), delete) },
-            drain: { await Self.deleteEach(cache.takeAll(), delete) }))
+            drain: { await Self.deleteEach(cache.takeAll(), delete) },
+            runningUploads: { cache.runningUploads }))
+    }
+
+    /// Deletes an upload that was created but will never be used: its processing failed, timed
+    /// out, or every call waiting for it was cancelled (a client left, the drain grace ran out).
+    /// Such an upload is in no cache, so no sweep would find it, and TwelveLabs would keep it for
+    /// good. The deletion runs on its own, not in the cancelled task (whose HTTP requests would
+    /// fail at once); ``deleteAll(within:)`` waits for it.
+    func deleteAbandoned(model: String, _ delete: @escaping @Sendable () async -> Bool) {
+        let id = abandoned.withLock { state in
+            state.nextID += 1
+            return state.nextID
+        }
+        let task = Task {
+            if await delete() { self.logger.info("deleted an abandoned upload", metadata: ["model": "\(model)"]) }
+            self.abandoned.withLock { state in
+                if state.running.removeValue(forKey: id) == nil { state.finishedEarly.insert(id) }
+            }
+        }
+        abandoned.withLock { state in
+            if state.finishedEarly.remove(id) == nil { state.running[id] = task }
+        }
     }
 
     /// How often a sweep is worth running: a tenth of the shortest time uploads are kept unused,
@@ -104,6 +136,12 @@ public final class UploadJanitor: Sendable {
         enum Outcome: Sendable { case deleted(Int), timedOut, cancelled }
         let outcome = await withTaskGroup(of: Outcome.self) { group in
             group.addTask { [logger] in
+                // Uploads cancelled with the last calls hand what they created to
+                // deleteAbandoned as they end: wait for them, and for those deletions.
+                while self.members.withLock({ $0.contains { $0.runningUploads() > 0 } }) {
+                    do { try await Task.sleep(for: .milliseconds(10)) } catch { return .cancelled }
+                }
+                for task in self.abandoned.withLock({ Array($0.running.values) }) { await task.value }
                 var deleted = 0
                 for member in leaving {
                     let count = await member.drain()
