@@ -23,6 +23,16 @@ struct AbandonedUploadTests {
         return try await condition()
     }
 
+    /// A fake TwelveLabs whose `clip.mp4` carries `behavior`, and a provider with a janitor.
+    static func withProvider(
+        _ behavior: String, _ body: (FakeUpstream, TwelveLabsProvider, UploadJanitor) async throws -> Void
+    ) async throws {
+        try await Assets.withFakeAndMedia(fileSize: 6_000, trailer: behavior) { fake, directory, _ in
+            let janitor = UploadJanitor(logger: Logger(label: "janitor"))
+            try await body(fake, try UploadJanitorTests.provider(fake, mediaRoot: directory, janitor: janitor), janitor)
+        }
+    }
+
     static func assetPolls(_ fake: FakeUpstream) async throws -> Int {
         try await fake.requests().count { ($0["method"] as? String) == "GET" && ($0["path"] as? String)?.hasPrefix("/v1.3/assets/") == true }
     }
@@ -30,9 +40,7 @@ struct AbandonedUploadTests {
     @Test("an asset still processing when its only call is cancelled is deleted, and deleteAll waits for that")
     func cancelledWhileProcessing() async throws {
         // TwelveLabs never finishes processing this one.
-        try await Assets.withFakeAndMedia(fileSize: 6_000, trailer: "[fake:asset_polls=1000000]") { fake, directory, _ in
-            let janitor = UploadJanitor(logger: Logger(label: "janitor"))
-            let provider = try UploadJanitorTests.provider(fake, mediaRoot: directory, janitor: janitor)
+        try await Self.withProvider("[fake:asset_polls=1000000]") { fake, provider, janitor in
             let call = Task { await UploadJanitorTests.ask(provider) }
             #expect(try await Self.eventually { try await Self.assetPolls(fake) >= 2 }, "the asset exists and is being polled")
             call.cancel()
@@ -48,9 +56,7 @@ struct AbandonedUploadTests {
 
     @Test("an asset whose processing failed is deleted; the call reports the failure")
     func processingFailed() async throws {
-        try await Assets.withFakeAndMedia(fileSize: 6_000, trailer: "[fake:asset_polls=1;asset_fail]") { fake, directory, _ in
-            let janitor = UploadJanitor(logger: Logger(label: "janitor"))
-            let provider = try UploadJanitorTests.provider(fake, mediaRoot: directory, janitor: janitor)
+        try await Self.withProvider("[fake:asset_polls=1;asset_fail]") { fake, provider, _ in
             let (_, result) = await TwelveLabsTesting.run(provider, query: "What happens?", video: VideoReference(videoPath: "clip.mp4"))
             guard case .failure(let error) = result else {
                 Issue.record("a failed asset must fail the call")
@@ -65,16 +71,17 @@ struct AbandonedUploadTests {
 
     @Test("an asset used by a call is not deleted when another call waiting for it is cancelled")
     func otherWaiterKeepsIt() async throws {
-        try await Assets.withFakeAndMedia(fileSize: 6_000, trailer: "[fake:asset_polls=3]") { fake, directory, _ in
-            let janitor = UploadJanitor(logger: Logger(label: "janitor"))
-            let provider = try UploadJanitorTests.provider(fake, mediaRoot: directory, janitor: janitor)
+        try await Self.withProvider("[fake:asset_polls=3]") { fake, provider, _ in
             let leaving = Task { await UploadJanitorTests.ask(provider) }
             let staying = Task { await UploadJanitorTests.ask(provider, "Who is there?") }
-            #expect(try await Self.eventually { try await Self.assetPolls(fake) >= 1 })
+            let polled = try await Self.eventually { try await Self.assetPolls(fake) >= 1 }
+            #expect(polled)
             leaving.cancel()
             #expect(await staying.value, "the other call gets its answer")
-            #expect(try await UploadJanitorTests.uploads(fake).count == 1, "one upload for both")
-            #expect(try await UploadJanitorTests.deletes(fake).isEmpty, "the asset is in use and cached")
+            let uploads = try await UploadJanitorTests.uploads(fake)
+            let deletes = try await UploadJanitorTests.deletes(fake)
+            #expect(uploads.count == 1, "one upload for both")
+            #expect(deletes.isEmpty, "the asset is in use and cached")
             #expect(provider.assets.readyCount == 1)
         }
     }

@@ -54,8 +54,7 @@ struct GeminiFileUploader: Sendable {
             // The file exists at Google, but no call will use it (processing failed or timed out,
             // or every call waiting for it was cancelled); left alone it would count against the
             // project's storage for 48 hours, unknown to any cache.
-            let delete = { @Sendable in await self.delete(uploaded) }
-            if let janitor { janitor.deleteAbandoned(model: model, delete) } else { Task { _ = await delete() } }
+            UploadJanitor.deleteAbandoned(by: janitor, model: model) { await self.delete(uploaded) }
             throw error
         }
     }

@@ -41,8 +41,7 @@ struct TwelveLabsAssetUploader: Sendable {
             // The asset exists, but no call will use it (processing failed or timed out, or every
             // call waiting for it was cancelled); TwelveLabs keeps an asset until it is deleted,
             // and no cache knows this one.
-            let delete = { @Sendable in await self.delete(created) }
-            if let janitor { janitor.deleteAbandoned(model: model, delete) } else { Task { _ = await delete() } }
+            UploadJanitor.deleteAbandoned(by: janitor, model: model) { await self.delete(created) }
             throw error
         }
     }

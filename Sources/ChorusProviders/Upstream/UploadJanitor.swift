@@ -92,6 +92,16 @@ public final class UploadJanitor: Sendable {
         }
     }
 
+    /// ``deleteAbandoned(model:_:)`` through `janitor`, or, for an adapter built without one, in a
+    /// task of its own that nothing waits for.
+    static func deleteAbandoned(by janitor: UploadJanitor?, model: String, _ delete: @escaping @Sendable () async -> Bool) {
+        if let janitor {
+            janitor.deleteAbandoned(model: model, delete)
+        } else {
+            Task { _ = await delete() }
+        }
+    }
+
     /// How often a sweep is worth running: a tenth of the shortest time uploads are kept unused,
     /// between 10 s and 5 minutes (5 minutes when no member deletes while running).
     public var sweepInterval: Duration {
