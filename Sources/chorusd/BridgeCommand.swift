@@ -38,10 +38,7 @@ struct BridgeCommand: AsyncParsableCommand {
         guard var configuration = try http.configuration(environment: environment) else {
             throw ValidationError("the bridge needs an HTTP address; 'off' makes no sense here")
         }
-        if let grace = drainGrace ?? environment["CHORUS_DRAIN_GRACE"].flatMap(Double.init) {
-            guard grace >= 0 else { throw ValidationError("drain grace must be zero or more seconds") }
-            configuration.drainGracePeriod = .milliseconds(Int64(grace * 1000))
-        }
+        if let grace = try HTTPOptions.drainGrace(drainGrace, environment: environment) { configuration.drainGracePeriod = grace }
         let client = ChorusClient(host: host, port: port, logger: logger)
         defer { client.close() }
         let bridge = ChorusHTTPBridge(service: client, configuration: configuration, logger: logger)

@@ -94,6 +94,13 @@ struct HTTPOptions: ParsableArguments {
         return configuration
     }
 
+    /// `--drain-grace` or `CHORUS_DRAIN_GRACE` (seconds), shared by `serve` and `bridge`; nil when neither is set.
+    static func drainGrace(_ flag: Double?, environment: [String: String]) throws -> Duration? {
+        guard let grace = flag ?? environment["CHORUS_DRAIN_GRACE"].flatMap(Double.init) else { return nil }
+        guard grace >= 0 else { throw ValidationError("drain grace must be zero or more seconds") }
+        return .milliseconds(Int64(grace * 1000))
+    }
+
     static func split(_ address: String, what: String) throws -> (String, Int) {
         let parts = address.split(separator: ":", omittingEmptySubsequences: false)
         guard parts.count >= 2, let port = Int(parts.last!), (0...65535).contains(port) else {

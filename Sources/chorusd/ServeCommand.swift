@@ -145,10 +145,7 @@ struct DaemonSettings {
         if let calls = try integer(command.maxCallsPerConnection, "CHORUS_MAX_CALLS_PER_CONNECTION", name: "max calls") {
             rpc.maxConcurrentCallsPerConnection = calls
         }
-        if let grace = command.drainGrace ?? environment["CHORUS_DRAIN_GRACE"].flatMap(Double.init) {
-            guard grace >= 0 else { throw ValidationError("drain grace must be zero or more seconds") }
-            rpc.drainGracePeriod = .milliseconds(Int64(grace * 1000))
-        }
+        if let grace = try HTTPOptions.drainGrace(command.drainGrace, environment: environment) { rpc.drainGracePeriod = grace }
         if let executor = value(command.callExecutor, "CHORUS_CALL_EXECUTOR") {
             guard let parsed = ChorusRPCServer.CallExecutor(rawValue: executor) else {
                 let known = ChorusRPCServer.CallExecutor.allCases.map(\.rawValue).joined(separator: ", ")

@@ -3,6 +3,7 @@ import ChorusCore
 import ChorusTestSupport
 import Foundation
 import Logging
+import Synchronization
 import Testing
 
 /// Uploads that were created but will never be used (every call waiting for one was cancelled
@@ -84,5 +85,30 @@ struct AbandonedUploadTests {
             #expect(deletes.isEmpty, "the asset is in use and cached")
             #expect(provider.assets.readyCount == 1)
         }
+    }
+
+    @Test("deleteAll waits for running uploads to end and for abandoned uploads' deletions")
+    func deleteAllWaits() async throws {
+        let janitor = UploadJanitor(logger: Logger(label: "janitor"))
+        let running = Mutex(1)
+        let deletedAbandoned = Mutex(false)
+        janitor.register(UploadJanitor.Member(
+            name: "slow", keepUnused: nil, deleteOnExit: true, sweep: { _ in 0 }, drain: { 0 },
+            runningUploads: { running.withLock { $0 } }))
+        // An upload still running (it will hand over what it created), and a slow deletion of an
+        // abandoned one.
+        Task {
+            try? await Task.sleep(for: .milliseconds(200))
+            janitor.deleteAbandoned(model: "slow") {
+                try? await Task.sleep(for: .milliseconds(200))
+                deletedAbandoned.withLock { $0 = true }
+                return true
+            }
+            running.withLock { $0 = 0 }
+        }
+        let started = ContinuousClock.now
+        #expect(await janitor.deleteAll(within: .seconds(10)) == 0)
+        #expect(deletedAbandoned.withLock { $0 }, "returned before the abandoned upload was deleted")
+        #expect(ContinuousClock.now - started >= .milliseconds(400))
     }
 }

@@ -36,15 +36,9 @@ public final class UploadJanitor: Sendable {
         var runningUploads: @Sendable () -> Int = { 0 }
     }
 
-    /// Deletions of abandoned uploads under way, by id (see ``deleteAbandoned(model:_:)``).
-    private struct Abandoned {
-        var running: [Int: Task<Void, Never>] = [:]
-        var finishedEarly: Set<Int> = []
-        var nextID = 0
-    }
-
     private let members = Mutex<[Member]>([])
-    private let abandoned = Mutex(Abandoned())
+    /// Deletions of abandoned uploads under way (see ``deleteAbandoned(model:_:)``).
+    private let abandonedDeletions = Atomic<Int>(0)
     private let logger: Logger
     /// The wall clock of sweeps; the caches of the members record uses on it too.
     let now: @Sendable () -> Date
@@ -77,18 +71,10 @@ public final class UploadJanitor: Sendable {
     /// good. The deletion runs on its own, not in the cancelled task (whose HTTP requests would
     /// fail at once); ``deleteAll(within:)`` waits for it.
     func deleteAbandoned(model: String, _ delete: @escaping @Sendable () async -> Bool) {
-        let id = abandoned.withLock { state in
-            state.nextID += 1
-            return state.nextID
-        }
-        let task = Task {
+        abandonedDeletions.add(1, ordering: .relaxed)
+        Task {
             if await delete() { self.logger.info("deleted an abandoned upload", metadata: ["model": "\(model)"]) }
-            self.abandoned.withLock { state in
-                if state.running.removeValue(forKey: id) == nil { state.finishedEarly.insert(id) }
-            }
-        }
-        abandoned.withLock { state in
-            if state.finishedEarly.remove(id) == nil { state.running[id] = task }
+            self.abandonedDeletions.subtract(1, ordering: .relaxed)
         }
     }
 
@@ -147,11 +133,11 @@ public final class UploadJanitor: Sendable {
         let outcome = await withTaskGroup(of: Outcome.self) { group in
             group.addTask { [logger] in
                 // Uploads cancelled with the last calls hand what they created to
-                // deleteAbandoned as they end: wait for them, and for those deletions.
-                while self.members.withLock({ $0.contains { $0.runningUploads() > 0 } }) {
+                // deleteAbandoned as they end (before they stop counting as running): wait for
+                // them, and for those deletions.
+                while self.members.withLock({ $0.contains { $0.runningUploads() > 0 } }) || self.abandonedDeletions.load(ordering: .relaxed) > 0 {
                     do { try await Task.sleep(for: .milliseconds(10)) } catch { return .cancelled }
                 }
-                for task in self.abandoned.withLock({ Array($0.running.values) }) { await task.value }
                 var deleted = 0
                 for member in leaving {
                     let count = await member.drain()
