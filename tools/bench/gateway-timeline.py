@@ -104,7 +104,11 @@ def main():
                                "base_url": f"http://127.0.0.1:{upstream_port}/v1", "upstream_model": "gpt-4o",
                                "retry": {"max_attempts": 1}}]}, registry)
     chorus, (_, http_port) = launch(binary, "serve-chorus", "--registry", registry.name, "--http")
-    trace_path = options.keep_trace or tempfile.mktemp(suffix=".trace")
+    if options.keep_trace:
+        trace_path = options.keep_trace
+    else:
+        descriptor, trace_path = tempfile.mkstemp(suffix=".trace")
+        os.close(descriptor)
     try:
         sse_calls(http_port, 100)  # warm-up: connections, caches, the curl thread
         perf = subprocess.Popen(["perf", "trace", "-p", str(chorus.pid), "-T", "-o", trace_path, "-e",
