@@ -224,6 +224,7 @@ let package = Package(
                 "ChorusHTTPBridge", "ChorusCore", "ChorusTestSupport", "ChorusOrchestrator", "ChorusProviders",
                 "ChorusRPCServer", "ChorusRPCClient", "ChorusWire",
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

@@ -42,7 +42,10 @@ extension ChorusHTTPBridge {
         /// ``ChorusRPCServer/Configuration/drainGracePeriod`` does the same for its calls).
         public var drainGracePeriod: Duration
         /// How long a stream woken by new events waits for more of the same burst before writing
-        /// (see ``ChorusWire/FlushCoalescing``); `.immediate` writes what is there at once.
+        /// (see ``ChorusWire/FlushCoalescing``). Unless `.immediate`, a connection also sends what
+        /// one pass of its event loop wrote in one write (the response head with the call's
+        /// line-up, the last events with the end of the response); `.immediate` writes what is
+        /// there at once.
         public var flushCoalescing: FlushCoalescing
         /// Connections the kernel queues until the bridge accepts them (`listen(2)`'s backlog,
         /// capped by `net.core.somaxconn`). A burst of connections beyond it loses SYNs, and those

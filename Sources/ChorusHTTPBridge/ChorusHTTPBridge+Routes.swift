@@ -181,7 +181,9 @@ extension ChorusHTTPBridge {
                 }
             }
         }
-        try await withThrowingTaskGroup(of: Void.self) { group in
+        // The tail is written after the heartbeat child has ended, right before the caller ends the
+        // response: the last events, `[DONE]` and the chunked terminator then go out in one write.
+        let tail = try await withThrowingTaskGroup(of: Void.self) { group -> [ByteBuffer] in
             // One timer per client for the whole stream (a timer per event cost more than the
             // event itself): it wakes the pump only after a whole quiet interval.
             group.addTask {
@@ -202,10 +204,10 @@ extension ChorusHTTPBridge {
                 case .heartbeat:
                     try await writer.write(ByteBuffer(string: ": ping\n\n"))
                 case .end(let buffers):
-                    try await writer.write(contentsOf: buffers)
-                    return
+                    return buffers
                 }
             }
         }
+        try await writer.write(contentsOf: tail)
     }
 }

@@ -1,4 +1,5 @@
 public import ChorusCore
+import ChorusWire
 import HTTPTypes
 import Hummingbird
 import HummingbirdCore
@@ -86,7 +87,8 @@ public final class ChorusHTTPBridge: Service, Sendable {
         )
         let app = Application(
             router: router,
-            server: .http1OnEventLoop(configuration: http1),
+            server: .http1OnEventLoop(
+                configuration: http1, deferFlushes: configuration.flushCoalescing.maxPasses > 0),
             configuration: ApplicationConfiguration(
                 address: .hostname(configuration.host, port: configuration.port), serverName: "chorus",
                 backlog: configuration.listenBacklog),

@@ -17,9 +17,19 @@ struct EventLoopHTTP1Channel: ServerChildChannel {
     typealias Value = HTTP1Channel.Value
 
     let base: HTTP1Channel
+    /// Adds a ``DeferredFlushHandler`` nearest the socket (off with `FlushCoalescing.immediate`).
+    let deferFlushes: Bool
 
     func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Value> {
-        base.setup(channel: channel, logger: logger)
+        if deferFlushes {
+            // Called on the channel's event loop (Hummingbird's child channel initializer).
+            do {
+                try channel.pipeline.syncOperations.addHandler(DeferredFlushHandler())
+            } catch {
+                return channel.eventLoop.makeFailedFuture(error)
+            }
+        }
+        return base.setup(channel: channel, logger: logger)
     }
 
     func handle(value: Value, logger: Logger) async {
@@ -37,10 +47,12 @@ struct EventLoopHTTP1Channel: ServerChildChannel {
 }
 
 extension HTTPServerBuilder {
-    /// `.http1(configuration:)` with connections on their event loops (see ``EventLoopHTTP1Channel``).
-    static func http1OnEventLoop(configuration: HTTP1Channel.Configuration) -> HTTPServerBuilder {
+    /// `.http1(configuration:)` with connections on their event loops (see ``EventLoopHTTP1Channel``)
+    /// and, with `deferFlushes`, one write per loop pass (see ``DeferredFlushHandler``).
+    static func http1OnEventLoop(configuration: HTTP1Channel.Configuration, deferFlushes: Bool) -> HTTPServerBuilder {
         HTTPServerBuilder { responder in
-            EventLoopHTTP1Channel(base: HTTP1Channel(responder: responder, configuration: configuration))
+            EventLoopHTTP1Channel(
+                base: HTTP1Channel(responder: responder, configuration: configuration), deferFlushes: deferFlushes)
         }
     }
 }
