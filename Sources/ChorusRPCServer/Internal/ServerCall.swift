@@ -14,14 +14,30 @@ final class ServerCall: Sendable {
         case shutdown(grace: Duration)
     }
 
+    /// What ends a call: its method returning (or throwing), or an interruption, whichever comes first.
+    private enum Outcome: Sendable {
+        case finished((any Error)?)
+        case interrupted(Interruption)
+    }
+
     private struct State {
         var window: Int
         /// Every producer (one per model) may be waiting for window at the same time.
         var windowWaiters: [UInt64: CheckedContinuation<Void, any Error>] = [:]
         var nextWaiterID: UInt64 = 0
         var interruption: Interruption?
-        var interruptionWaiter: CheckedContinuation<Interruption?, Never>?
+        /// The first outcome; later ones are ignored.
+        var outcome: Outcome?
+        var outcomeWaiter: CheckedContinuation<Outcome, Never>?
         var ended = false
+
+        /// Stores `outcome` if it is the first and hands back the waiter to resume with it.
+        mutating func takeWaiter(ifFirst outcome: Outcome) -> CheckedContinuation<Outcome, Never>? {
+            guard self.outcome == nil else { return nil }
+            self.outcome = outcome
+            defer { outcomeWaiter = nil }
+            return outcomeWaiter
+        }
     }
 
     let streamID: UInt32
@@ -51,40 +67,29 @@ final class ServerCall: Sendable {
             peer: connection.channel.channel.remoteAddress.map { "\($0)" },
             logger: logger
         )
-        enum Outcome: Sendable {
-            case finished((any Error)?)
-            case interrupted(Interruption)
-        }
-        let outcome: Outcome? = await withTaskGroup(of: Outcome?.self) { group in
+        // The method runs in a child task, so that an interruption can cancel it; this task waits
+        // for the first outcome (the method ending, a CANCEL or shutdown from the connection, the
+        // deadline), cancels the rest and drains. Waiting here rather than in a second child saves
+        // a task per call. No cancellation handler is needed: when this task is cancelled (the
+        // connection is going away), the method's task is too, and its ending is an outcome.
+        let outcome: Outcome = await withTaskGroup(of: Void.self) { group in
             group.addTask {
                 do {
                     try await self.invoke(context: context)
-                    return .finished(nil)
+                    self.record(.finished(nil))
                 } catch {
-                    return .finished(error)
+                    self.record(.finished(error))
                 }
-            }
-            group.addTask {
-                await self.waitForInterruption().map { .interrupted($0) }
             }
             if let deadline {
                 group.addTask {
-                    do {
-                        try await CallTimers.sleep(until: deadline)
-                        return .interrupted(.deadlineExceeded)
-                    } catch {
-                        return nil
-                    }
+                    // Cancelled (the call ended first): no outcome.
+                    guard (try? await CallTimers.sleep(until: deadline)) != nil else { return }
+                    self.signal(.deadlineExceeded)
                 }
             }
-            var outcome: Outcome?
-            while let next = await group.next() {
-                if let next {
-                    outcome = next
-                    break
-                }
-            }
-            // Whatever came first decides; the rest (including a handler being cancelled) is drained.
+            let outcome = await self.firstOutcome()
+            // Whatever came first decides; the rest (including a method being cancelled) is drained.
             group.cancelAll()
             return outcome
         }
@@ -101,8 +106,6 @@ final class ServerCall: Sendable {
             end = CallEndMessage(code: .deadlineExceeded, message: "deadline of \(timeout) exceeded after \(ContinuousClock.now - startedAt)")
         case .interrupted(.shutdown(let grace)):
             end = CallEndMessage(code: .unavailable, message: "server shutting down: the call did not finish within the \(grace) drain grace period")
-        case nil:
-            end = CallEndMessage(code: .cancelled, message: "the server cancelled the call")
         }
         finish(end)
     }
@@ -137,33 +140,30 @@ final class ServerCall: Sendable {
     // MARK: Interruptions
 
     func signal(_ interruption: Interruption) {
-        let waiter = state.withLock { state -> CheckedContinuation<Interruption?, Never>? in
+        let waiter = state.withLock { state -> CheckedContinuation<Outcome, Never>? in
             guard state.interruption == nil, !state.ended else { return nil }
             state.interruption = interruption
-            defer { state.interruptionWaiter = nil }
-            return state.interruptionWaiter
+            return state.takeWaiter(ifFirst: .interrupted(interruption))
         }
-        waiter?.resume(returning: interruption)
+        waiter?.resume(returning: .interrupted(interruption))
         // A producer blocked on flow control must notice too.
         failWindowWaiter(CancellationError())
     }
 
-    private func waitForInterruption() async -> Interruption? {
-        await withTaskCancellationHandler {
-            await withCheckedContinuation { (continuation: CheckedContinuation<Interruption?, Never>) in
-                let immediate: Interruption?? = state.withLock { state in
-                    if let interruption = state.interruption { return .some(interruption) }
-                    if Task.isCancelled { return .some(nil) }
-                    state.interruptionWaiter = continuation
-                    return .none
-                }
-                if let immediate { continuation.resume(returning: immediate) }
+    /// Records how the method ended, unless an interruption came first.
+    private func record(_ outcome: Outcome) {
+        state.withLock { $0.takeWaiter(ifFirst: outcome) }?.resume(returning: outcome)
+    }
+
+    /// The first outcome, once there is one.
+    private func firstOutcome() async -> Outcome {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Outcome, Never>) in
+            let outcome = state.withLock { state -> Outcome? in
+                if let outcome = state.outcome { return outcome }
+                state.outcomeWaiter = continuation
+                return nil
             }
-        } onCancel: {
-            state.withLock { state -> CheckedContinuation<Interruption?, Never>? in
-                defer { state.interruptionWaiter = nil }
-                return state.interruptionWaiter
-            }?.resume(returning: nil)
+            if let outcome { continuation.resume(returning: outcome) }
         }
     }
 
