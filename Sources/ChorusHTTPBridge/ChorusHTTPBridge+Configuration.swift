@@ -44,8 +44,8 @@ extension ChorusHTTPBridge {
         /// How long a stream woken by new events waits for more of the same burst before writing
         /// (see ``ChorusWire/FlushCoalescing``). Unless `.immediate`, a connection also sends what
         /// one pass of its event loop wrote in one write (the response head with the call's
-        /// line-up, the last events with the end of the response); `.immediate` writes what is
-        /// there at once.
+        /// line-up, the last events with the end of the response), unless its loop is so busy
+        /// that such a wait took longer than `maxDelay`; `.immediate` writes what is there at once.
         public var flushCoalescing: FlushCoalescing
         /// Connections the kernel queues until the bridge accepts them (`listen(2)`'s backlog,
         /// capped by `net.core.somaxconn`). A burst of connections beyond it loses SYNs, and those

@@ -88,7 +88,8 @@ public final class ChorusHTTPBridge: Service, Sendable {
         let app = Application(
             router: router,
             server: .http1OnEventLoop(
-                configuration: http1, deferFlushes: configuration.flushCoalescing.maxPasses > 0),
+                configuration: http1,
+                flushMaxDelay: configuration.flushCoalescing.maxPasses > 0 ? configuration.flushCoalescing.maxDelay : nil),
             configuration: ApplicationConfiguration(
                 address: .hostname(configuration.host, port: configuration.port), serverName: "chorus",
                 backlog: configuration.listenBacklog),

@@ -1,4 +1,5 @@
 @testable import ChorusHTTPBridge
+import Foundation
 import NIOCore
 import NIOEmbedded
 import Testing
@@ -54,14 +55,45 @@ struct DeferredFlushHandlerTests {
         #expect(try readAll(channel) == ["[DONE]"])
     }
 
+    @Test("after a deferred flush waited longer than maxDelay, the loop's connections flush at once for 10 × maxDelay")
+    func busyLoopFlushesAtOnce() throws {
+        let load = DeferredFlushHandler.LoopLoad()
+        let (channel, flushes) = try makeChannel(maxDelay: .milliseconds(5), load: load)
+        let (other, otherFlushes) = try makeChannel(maxDelay: .milliseconds(5), load: load)
+        channel.writeAndFlush(ByteBuffer(string: "slow"), promise: nil)
+        // The loop is "busy": the deferred flush runs only after more than maxDelay.
+        Thread.sleep(forTimeInterval: 0.007)
+        channel.embeddedEventLoop.run()
+        #expect(flushes.count == 1)
+
+        channel.writeAndFlush(ByteBuffer(string: "at once"), promise: nil)
+        #expect(flushes.count == 2, "flushed without waiting for the loop")
+        #expect(try readAll(channel) == ["slow", "at once"])
+        other.writeAndFlush(ByteBuffer(string: "other connection"), promise: nil)
+        #expect(otherFlushes.count == 1, "another connection of the same loop flushes at once too")
+        #expect(try readAll(other) == ["other connection"])
+        #expect(try other.finish().isClean)
+
+        // The 50 ms window over, flushes wait behind the queue again.
+        Thread.sleep(forTimeInterval: 0.055)
+        channel.writeAndFlush(ByteBuffer(string: "deferred"), promise: nil)
+        #expect(flushes.count == 2)
+        channel.embeddedEventLoop.run()
+        #expect(flushes.count == 3)
+        #expect(try readAll(channel) == ["deferred"])
+        #expect(try channel.finish().isClean)
+    }
+
     // MARK: Helpers
 
     /// A channel with a flush counter nearest the socket and the handler behind it.
-    private func makeChannel() throws -> (EmbeddedChannel, FlushCounter) {
+    private func makeChannel(
+        maxDelay: Duration = .seconds(1), load: DeferredFlushHandler.LoopLoad = .init()
+    ) throws -> (EmbeddedChannel, FlushCounter) {
         let counter = FlushCounter()
         let channel = EmbeddedChannel()
         try channel.pipeline.syncOperations.addHandler(counter)
-        try channel.pipeline.syncOperations.addHandler(DeferredFlushHandler())
+        try channel.pipeline.syncOperations.addHandler(DeferredFlushHandler(maxDelay: maxDelay, load: load))
         try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 1)).wait()
         return (channel, counter)
     }

@@ -17,14 +17,17 @@ struct EventLoopHTTP1Channel: ServerChildChannel {
     typealias Value = HTTP1Channel.Value
 
     let base: HTTP1Channel
-    /// Adds a ``DeferredFlushHandler`` nearest the socket (off with `FlushCoalescing.immediate`).
-    let deferFlushes: Bool
+    /// Adds a ``DeferredFlushHandler`` with this busy threshold nearest the socket (nil: none,
+    /// for `FlushCoalescing.immediate`).
+    let flushMaxDelay: Duration?
+    let flushLoads: DeferredFlushHandler.Loads
 
     func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Value> {
-        if deferFlushes {
+        if let flushMaxDelay {
             // Called on the channel's event loop (Hummingbird's child channel initializer).
             do {
-                try channel.pipeline.syncOperations.addHandler(DeferredFlushHandler())
+                try channel.pipeline.syncOperations.addHandler(
+                    DeferredFlushHandler(maxDelay: flushMaxDelay, load: flushLoads.load(for: channel.eventLoop)))
             } catch {
                 return channel.eventLoop.makeFailedFuture(error)
             }
@@ -48,11 +51,13 @@ struct EventLoopHTTP1Channel: ServerChildChannel {
 
 extension HTTPServerBuilder {
     /// `.http1(configuration:)` with connections on their event loops (see ``EventLoopHTTP1Channel``)
-    /// and, with `deferFlushes`, one write per loop pass (see ``DeferredFlushHandler``).
-    static func http1OnEventLoop(configuration: HTTP1Channel.Configuration, deferFlushes: Bool) -> HTTPServerBuilder {
-        HTTPServerBuilder { responder in
+    /// and, with a `flushMaxDelay`, one write per loop pass (see ``DeferredFlushHandler``).
+    static func http1OnEventLoop(configuration: HTTP1Channel.Configuration, flushMaxDelay: Duration?) -> HTTPServerBuilder {
+        let loads = DeferredFlushHandler.Loads()
+        return HTTPServerBuilder { responder in
             EventLoopHTTP1Channel(
-                base: HTTP1Channel(responder: responder, configuration: configuration), deferFlushes: deferFlushes)
+                base: HTTP1Channel(responder: responder, configuration: configuration), flushMaxDelay: flushMaxDelay,
+                flushLoads: loads)
         }
     }
 }
