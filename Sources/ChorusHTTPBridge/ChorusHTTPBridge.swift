@@ -1,5 +1,4 @@
 public import ChorusCore
-import ChorusWire
 import HTTPTypes
 import Hummingbird
 import HummingbirdCore
@@ -87,9 +86,7 @@ public final class ChorusHTTPBridge: Service, Sendable {
         )
         let app = Application(
             router: router,
-            server: .http1OnEventLoop(
-                configuration: http1,
-                flushMaxDelay: configuration.flushCoalescing.maxPasses > 0 ? configuration.flushCoalescing.maxDelay : nil),
+            server: .http1OnEventLoop(configuration: http1, flushCoalescing: configuration.flushCoalescing),
             configuration: ApplicationConfiguration(
                 address: .hostname(configuration.host, port: configuration.port), serverName: "chorus",
                 backlog: configuration.listenBacklog),

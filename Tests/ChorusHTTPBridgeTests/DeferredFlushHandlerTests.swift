@@ -1,4 +1,5 @@
 @testable import ChorusHTTPBridge
+import ChorusWire
 import Foundation
 import NIOCore
 import NIOEmbedded
@@ -93,7 +94,7 @@ struct DeferredFlushHandlerTests {
         let counter = FlushCounter()
         let channel = EmbeddedChannel()
         try channel.pipeline.syncOperations.addHandler(counter)
-        try channel.pipeline.syncOperations.addHandler(DeferredFlushHandler(maxDelay: maxDelay, load: load))
+        try channel.pipeline.syncOperations.addHandler(DeferredFlushHandler(coalescing: FlushCoalescing(maxDelay: maxDelay), load: load))
         try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 1)).wait()
         return (channel, counter)
     }

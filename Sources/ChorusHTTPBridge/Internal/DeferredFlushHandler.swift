@@ -1,3 +1,4 @@
+import ChorusWire
 import NIOCore
 import Synchronization
 
@@ -12,7 +13,7 @@ import Synchronization
 ///
 /// On a saturated loop one pass behind the queue is long (1,000 SSE clients on one core: p99
 /// delay 36–56 → 49–68 ms when every flush waited). So when a deferred flush waited longer than
-/// `maxDelay`, every connection of that loop flushes at once for the next `10 × maxDelay` before
+/// the coalescing's `maxDelay`, every connection of that loop flushes at once for the next `10 × maxDelay` before
 /// waiting is tried again (``LoopLoad``: per loop, because one connection flushes too rarely to
 /// notice the load on its own).
 final class DeferredFlushHandler: ChannelOutboundHandler, RemovableChannelHandler {
@@ -22,21 +23,21 @@ final class DeferredFlushHandler: ChannelOutboundHandler, RemovableChannelHandle
     private let maxDelayNanos: UInt64
     private let load: LoopLoad
     private var flushPending = false
-    /// When the pending flush was deferred (`NIODeadline` uptime nanoseconds).
+    /// When the pending flush was deferred (`FlushCoalescing.nowNanos`).
     private var deferredAt: UInt64 = 0
 
     /// - Parameters:
-    ///   - maxDelay: How long a deferred flush may wait before the loop counts as busy.
+    ///   - coalescing: Its `maxDelay` is how long a deferred flush may wait before the loop counts
+    ///     as busy (the bridge adds no handler for `.immediate`).
     ///   - load: The busy state shared by the connections of this handler's event loop.
-    init(maxDelay: Duration, load: LoopLoad) {
-        let (seconds, attoseconds) = maxDelay.components
-        maxDelayNanos = seconds < 0 || attoseconds < 0 ? 0 : UInt64(seconds) * 1_000_000_000 + UInt64(attoseconds / 1_000_000_000)
+    init(coalescing: FlushCoalescing, load: LoopLoad) {
+        maxDelayNanos = coalescing.maxDelayNanos
         self.load = load
     }
 
     func flush(context: ChannelHandlerContext) {
         guard !flushPending else { return }
-        let now = NIODeadline.now().uptimeNanoseconds
+        let now = FlushCoalescing.nowNanos()
         if now < load.immediateUntil.load(ordering: .relaxed) {
             context.flush()
             return
@@ -62,7 +63,7 @@ final class DeferredFlushHandler: ChannelOutboundHandler, RemovableChannelHandle
 
     private func deferredFlush(_ context: ChannelHandlerContext) {
         guard flushPending else { return }
-        let now = NIODeadline.now().uptimeNanoseconds
+        let now = FlushCoalescing.nowNanos()
         if now &- deferredAt > maxDelayNanos {
             load.immediateUntil.store(now &+ 10 &* maxDelayNanos, ordering: .relaxed)
         }
@@ -79,7 +80,7 @@ final class DeferredFlushHandler: ChannelOutboundHandler, RemovableChannelHandle
 extension DeferredFlushHandler {
     /// Whether one event loop is too busy for deferred flushes, shared by its connections.
     final class LoopLoad: Sendable {
-        /// Flushes go out at once until then (`NIODeadline` uptime nanoseconds).
+        /// Flushes go out at once until then (`FlushCoalescing.nowNanos`).
         let immediateUntil = Atomic<UInt64>(0)
     }
 

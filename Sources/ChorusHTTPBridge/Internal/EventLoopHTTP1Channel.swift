@@ -17,17 +17,16 @@ struct EventLoopHTTP1Channel: ServerChildChannel {
     typealias Value = HTTP1Channel.Value
 
     let base: HTTP1Channel
-    /// Adds a ``DeferredFlushHandler`` with this busy threshold nearest the socket (nil: none,
-    /// for `FlushCoalescing.immediate`).
-    let flushMaxDelay: Duration?
+    /// Unless `.immediate`, a ``DeferredFlushHandler`` goes nearest the socket.
+    let flushCoalescing: FlushCoalescing
     let flushLoads: DeferredFlushHandler.Loads
 
     func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Value> {
-        if let flushMaxDelay {
+        if flushCoalescing.maxPasses > 0 {
             // Called on the channel's event loop (Hummingbird's child channel initializer).
             do {
                 try channel.pipeline.syncOperations.addHandler(
-                    DeferredFlushHandler(maxDelay: flushMaxDelay, load: flushLoads.load(for: channel.eventLoop)))
+                    DeferredFlushHandler(coalescing: flushCoalescing, load: flushLoads.load(for: channel.eventLoop)))
             } catch {
                 return channel.eventLoop.makeFailedFuture(error)
             }
@@ -51,12 +50,12 @@ struct EventLoopHTTP1Channel: ServerChildChannel {
 
 extension HTTPServerBuilder {
     /// `.http1(configuration:)` with connections on their event loops (see ``EventLoopHTTP1Channel``)
-    /// and, with a `flushMaxDelay`, one write per loop pass (see ``DeferredFlushHandler``).
-    static func http1OnEventLoop(configuration: HTTP1Channel.Configuration, flushMaxDelay: Duration?) -> HTTPServerBuilder {
+    /// and, unless `flushCoalescing` is `.immediate`, one write per loop pass (see ``DeferredFlushHandler``).
+    static func http1OnEventLoop(configuration: HTTP1Channel.Configuration, flushCoalescing: FlushCoalescing) -> HTTPServerBuilder {
         let loads = DeferredFlushHandler.Loads()
         return HTTPServerBuilder { responder in
             EventLoopHTTP1Channel(
-                base: HTTP1Channel(responder: responder, configuration: configuration), flushMaxDelay: flushMaxDelay,
+                base: HTTP1Channel(responder: responder, configuration: configuration), flushCoalescing: flushCoalescing,
                 flushLoads: loads)
         }
     }

@@ -33,14 +33,14 @@ public struct FlushCoalescing: Sendable, Hashable {
     public static let immediate = FlushCoalescing(maxPasses: 0, maxDelay: .zero, maxBytes: 0)
 
     /// ``maxDelay`` in nanoseconds (negative durations count as zero).
-    var maxDelayNanos: UInt64 {
+    package var maxDelayNanos: UInt64 {
         let (seconds, attoseconds) = maxDelay.components
         guard seconds >= 0, attoseconds >= 0 else { return 0 }
         return UInt64(seconds) * 1_000_000_000 + UInt64(attoseconds / 1_000_000_000)
     }
 
     /// Monotonic nanoseconds (CLOCK_MONOTONIC through the vDSO, a few tens of nanoseconds).
-    static func nowNanos() -> UInt64 {
+    package static func nowNanos() -> UInt64 {
         NIODeadline.now().uptimeNanoseconds
     }
 }
