@@ -58,7 +58,11 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
-            ]
+            ],
+            // As chorusd (see the main Package.swift): `serve-chorus` must run on the allocator
+            // chorusd ships with. Every role of this binary (clients, fake upstream, grpc-swift-2
+            // baseline) then uses it too, so both sides of each comparison share one allocator.
+            linkerSettings: [.linkedLibrary("jemalloc", .when(platforms: [.linux]))]
         ),
     ]
 )

@@ -13,7 +13,8 @@ a keep-alive connection, and splits every call into the steps between syscalls:
   first chunk     -> event written   curl's write callback hands the chunk to the event loop
                                      (an eventfd wake-up when the loop sleeps), which parses it
                                      and writes the first `text_generation` event (the call's
-                                     third write: the response head and the line-up go first)
+                                     second write: the response head and the line-up go first,
+                                     in one write since the deferred flush)
 
 Needs Debian's linux-perf and a release build (`run.sh` makes one). Tracing five syscalls moved
 the client's TTFT p50 by ~2 % here. Usage:
@@ -78,7 +79,7 @@ def phases(trace_path, request_bytes):
             sent = next(e for e in following if e[2] == "sendto" and e[0] > woken[0])
             chunk = next(e for e in following if e[2] == "recvfrom" and e[0] > sent[0])
             replies = [e for e in following if e[2] in ("write", "writev") and e[3] == client]
-            written = next(e for e in replies[2:] if e[0] > chunk[0])
+            written = next(e for e in replies[1:] if e[0] > chunk[0])
         except StopIteration:
             continue
         for name, (a, b) in zip(steps, ((time_, woken[0]), (woken[0], sent[0]), (sent[0], chunk[0]), (chunk[0], written[0]),
