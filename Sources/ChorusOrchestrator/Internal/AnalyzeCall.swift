@@ -10,12 +10,12 @@ struct CallResult: Sendable, Hashable {
 
 /// One validated Analyze call: emits `start` and the `model_start`s, fans the models out in a task
 /// group next to an optional deadline child, and emits `complete` once every model has ended.
-struct AnalyzeCall<Sink: AnalyzeEventSink>: Sendable {
+struct AnalyzeCall: Sendable {
     let call: ValidatedRequest
     let options: AnalyzeOptions
     let video: VideoReference
     let deadline: ContinuousClock.Instant?
-    let emitter: EventEmitter<Sink>
+    let emitter: EventEmitter
     let logger: Logger
     private let tally: Tally
 
@@ -26,7 +26,7 @@ struct AnalyzeCall<Sink: AnalyzeEventSink>: Sendable {
 
     init(
         call: ValidatedRequest, options: AnalyzeOptions, video: VideoReference, deadline: ContinuousClock.Instant?,
-        sink: Sink, logger: Logger
+        sink: any AnalyzeEventSink, logger: Logger
     ) {
         self.call = call
         self.options = options
@@ -95,7 +95,7 @@ struct AnalyzeCall<Sink: AnalyzeEventSink>: Sendable {
         return result
     }
 
-    private func modelRun(for entry: ModelRegistry.Entry) -> ModelRun<Sink> {
+    private func modelRun(for entry: ModelRegistry.Entry) -> ModelRun {
         let prompt = ModelPrompt(
             model: entry.name,
             query: call.query,

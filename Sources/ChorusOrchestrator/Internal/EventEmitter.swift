@@ -6,7 +6,12 @@ import Synchronization
 /// `seq` assignment and `sink.append` happen under one lock so the sink sees events in `seq` order;
 /// waiting for capacity happens outside it, so a slow consumer holds back every producer (and through
 /// `ModelOutputWriter.write`, every provider) without serialising them on the lock.
-final class EventEmitter<Sink: AnalyzeEventSink>: Sendable {
+///
+/// The sink is an existential, not a generic parameter: the transports reach the orchestrator through
+/// `any ChorusService`, so a generic call (with ``AnalyzeCall`` and ``ModelRun`` generic over the
+/// sink) ran unspecialised, every copy and call through value witnesses and every call looking up
+/// its generic types' metadata. Erased here, only the sink's two methods are dynamic.
+final class EventEmitter: Sendable {
     private struct State {
         var nextSeq: UInt64 = 1
         /// Set when the sink failed for a reason other than the emitting task's cancellation (the
@@ -14,10 +19,10 @@ final class EventEmitter<Sink: AnalyzeEventSink>: Sendable {
         var failure: (any Error)?
     }
 
-    private let sink: Sink
+    private let sink: any AnalyzeEventSink
     private let state = Mutex(State())
 
-    init(sink: Sink) {
+    init(sink: any AnalyzeEventSink) {
         self.sink = sink
     }
 

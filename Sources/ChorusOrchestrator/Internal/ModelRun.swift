@@ -4,11 +4,11 @@ import Synchronization
 
 /// Runs one model of a call: the provider in one child task, a watchdog enforcing the model's three
 /// clocks in another. Whichever finishes first decides; the other is cancelled.
-struct ModelRun<Sink: AnalyzeEventSink>: Sendable {
+struct ModelRun: Sendable {
     let entry: ModelRegistry.Entry
     let prompt: ModelPrompt
     let limits: ModelClocks.Limits
-    let emitter: EventEmitter<Sink>
+    let emitter: EventEmitter
     let logger: Logger
 
     private enum Step: Sendable {
