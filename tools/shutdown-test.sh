@@ -78,6 +78,9 @@ shutdown_case() {
     python3 -c 'import sys, urllib.request; urllib.request.urlopen(urllib.request.Request(sys.argv[1], data=b"", method="POST"))' "${fake}/_fake/reset"
     rpc_port="$(free_port)"
     http_port="$(free_port)"
+    # Each probe socket is closed before the next binds, so the kernel may hand out the same port
+    # twice (a CI run had chorusd fail with EADDRINUSE for its bridge); as tools/browser-test.sh does.
+    while [ "$http_port" = "$rpc_port" ]; do http_port="$(free_port)"; done
     GEMINI_API_KEY=shutdown-test "$bin/chorusd" --registry "$work/registry.json" --media-root "$work/media" \
         --rpc-address "127.0.0.1:${rpc_port}" --http-address "127.0.0.1:${http_port}" --log-level info "$@" \
         >"$work/chorusd.log" 2>&1 &
