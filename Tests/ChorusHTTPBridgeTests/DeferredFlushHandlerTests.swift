@@ -58,12 +58,14 @@ struct DeferredFlushHandlerTests {
 
     @Test("after a deferred flush waited longer than maxDelay, the loop's connections flush at once for 10 × maxDelay")
     func busyLoopFlushesAtOnce() throws {
+        // maxDelay 30 ms: the at-once window (300 ms) is long enough that a stalled test machine
+        // does not close it between the checks below.
         let load = DeferredFlushHandler.LoopLoad()
-        let (channel, flushes) = try makeChannel(maxDelay: .milliseconds(5), load: load)
-        let (other, otherFlushes) = try makeChannel(maxDelay: .milliseconds(5), load: load)
+        let (channel, flushes) = try makeChannel(maxDelay: .milliseconds(30), load: load)
+        let (other, otherFlushes) = try makeChannel(maxDelay: .milliseconds(30), load: load)
         channel.writeAndFlush(ByteBuffer(string: "slow"), promise: nil)
         // The loop is "busy": the deferred flush runs only after more than maxDelay.
-        Thread.sleep(forTimeInterval: 0.007)
+        Thread.sleep(forTimeInterval: 0.035)
         channel.embeddedEventLoop.run()
         #expect(flushes.count == 1)
 
@@ -75,8 +77,8 @@ struct DeferredFlushHandlerTests {
         #expect(try readAll(other) == ["other connection"])
         #expect(try other.finish().isClean)
 
-        // The 50 ms window over, flushes wait behind the queue again.
-        Thread.sleep(forTimeInterval: 0.055)
+        // The 300 ms window over, flushes wait behind the queue again.
+        Thread.sleep(forTimeInterval: 0.31)
         channel.writeAndFlush(ByteBuffer(string: "deferred"), promise: nil)
         #expect(flushes.count == 2)
         channel.embeddedEventLoop.run()

@@ -13,12 +13,15 @@ import Synchronization
 ///
 /// On a saturated loop one pass behind the queue is long (1,000 SSE clients on one core: p99
 /// delay 36–56 → 49–68 ms when every flush waited). So when a deferred flush waited longer than
-/// the coalescing's `maxDelay`, every connection of that loop flushes at once for the next `10 × maxDelay` before
-/// waiting is tried again (``LoopLoad``: per loop, because one connection flushes too rarely to
-/// notice the load on its own).
+/// the coalescing's `maxDelay`, every connection of that loop flushes at once for the next
+/// ``busyWindowFactor`` × `maxDelay` before waiting is tried again (``LoopLoad``: per loop,
+/// because one connection flushes too rarely to notice the load on its own).
 final class DeferredFlushHandler: ChannelOutboundHandler, RemovableChannelHandler {
     typealias OutboundIn = IOData
     typealias OutboundOut = IOData
+
+    /// How many `maxDelay`s a busy loop's connections flush at once before deferring again.
+    static let busyWindowFactor: UInt64 = 10
 
     private let maxDelayNanos: UInt64
     private let load: LoopLoad
@@ -65,7 +68,7 @@ final class DeferredFlushHandler: ChannelOutboundHandler, RemovableChannelHandle
         guard flushPending else { return }
         let now = FlushCoalescing.nowNanos()
         if now &- deferredAt > maxDelayNanos {
-            load.immediateUntil.store(now &+ 10 &* maxDelayNanos, ordering: .relaxed)
+            load.immediateUntil.store(now &+ Self.busyWindowFactor &* maxDelayNanos, ordering: .relaxed)
         }
         flushNow(context)
     }
