@@ -27,7 +27,9 @@ let package = Package(
     ],
     targets: [
         // Shared machinery every scenario uses: results, table, JSON, child processes, /proc readers.
-        .target(name: "BenchKit"),
+        // The CPU-affinity call BenchKit's WakeLatency needs (not in Swift's Glibc module).
+        .target(name: "CBenchSupport"),
+        .target(name: "BenchKit", dependencies: ["CBenchSupport"]),
 
         // Committed output of gen-grpc.sh for proto/ticker.proto (no build plugin: see README).
         .target(

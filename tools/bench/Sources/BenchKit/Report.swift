@@ -92,6 +92,8 @@ public struct MachineInfo: Codable, Sendable {
     /// `/proc/loadavg`'s 1-minute figure when the run started and ended: other work on the machine skews results.
     public var loadAverageStart: Double?
     public var loadAverageEnd: Double?
+    /// Thread wake-up round trips across two CPUs after each idle time (see ``WakeLatency``).
+    public var wakeUps: [WakeLatency]?
 
     public static func current() -> MachineInfo {
         let cpuinfo = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)) ?? ""
@@ -111,7 +113,8 @@ public struct MachineInfo: Codable, Sendable {
             memoryBytes: memory,
             kernel: kernel,
             loadAverageStart: loadAverage(),
-            loadAverageEnd: nil
+            loadAverageEnd: nil,
+            wakeUps: WakeLatency.measure()
         )
     }
 

@@ -51,6 +51,10 @@ public enum Runner {
         report.machine.loadAverageEnd = MachineInfo.loadAverage()
         print(Table.render(report))
         print("machine: \(report.machine.cpuModel), \(report.machine.cores) cores; load average \(report.machine.loadAverageStart.map { String($0) } ?? "?") → \(report.machine.loadAverageEnd.map { String($0) } ?? "?"); \(report.swiftVersion)")
+        if let wakeUps = report.machine.wakeUps, !wakeUps.isEmpty {
+            let figures = wakeUps.map { "\(Int($0.p50Micros.rounded())) / \(Int($0.p90Micros.rounded())) µs after \($0.idleMicros) µs idle" }
+            print("thread wake-up round trip across two CPUs, p50 / p90: \(figures.joined(separator: ", "))")
+        }
         if let jsonPath {
             do {
                 try report.write(to: jsonPath)
