@@ -10,13 +10,15 @@ import Glibc
 /// wakes a thread that is blocked in `epoll_wait` or `read`. On a bare-metal core that costs a few
 /// microseconds. On a VM without a cpuidle driver an idle vCPU halts, and once the hypervisor has
 /// stopped polling for it, waking it again is a round trip through the host: on this project's
-/// Firecracker VM ~130 µs per wake-up after ~150 µs of idleness, against ~10 µs before. A lone
+/// Firecracker VM 50–290 µs per wake-up (p50) after 200 µs or more of idleness, against ~10 µs
+/// after a shorter pause, and at slow moments already after 50 µs. A lone
 /// call pays that on every hop whose thread waited long enough (the direct upstream path has two
 /// hops, Chorus's path six), so the gateway-overhead figures depend on it more than on any code.
 ///
 /// Two threads pinned to different CPUs ping-pong through two pipes; before each round trip
 /// the initiator sleeps `idleMicros`, so both CPUs sit idle that long. A round trip is two
 /// wake-ups: the peer's (idle `idleMicros`) and the initiator's (idle only for the round trip).
+/// CPUs 0 and 1 are used; where pinning fails (a cpuset without them) the threads run unpinned.
 public struct WakeLatency: Codable, Sendable {
     public var idleMicros: Int
     public var roundTrips: Int
