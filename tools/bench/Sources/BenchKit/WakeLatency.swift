@@ -11,9 +11,9 @@ import Glibc
 /// microseconds. On a VM without a cpuidle driver an idle vCPU halts, and once the hypervisor has
 /// stopped polling for it, waking it again is a round trip through the host: on this project's
 /// Firecracker VM 50–290 µs per wake-up (p50) after 200 µs or more of idleness, against ~10 µs
-/// after a shorter pause, and at slow moments already after 50 µs. A lone
-/// call pays that on every hop whose thread waited long enough (the direct upstream path has two
-/// hops, Chorus's path six), so the gateway-overhead figures depend on it more than on any code.
+/// after a shorter pause, and at slow moments already after 50 µs. A lone call pays that on every
+/// hop whose thread waited long enough (the direct upstream path has two hops, Chorus's path six):
+/// the one-caller gateway-overhead figures move with it from run to run.
 ///
 /// Two threads pinned to different CPUs ping-pong through two pipes; before each round trip
 /// the initiator sleeps `idleMicros`, so both CPUs sit idle that long. A round trip is two
