@@ -49,12 +49,7 @@ fi
 swift build
 bin="$(swift build --show-bin-path)"
 
-free_port() {
-  python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
-}
-rpc_port="$(free_port)"
-http_port="$(free_port)"
-while [ "$http_port" = "$rpc_port" ]; do http_port="$(free_port)"; done
+read -r rpc_port http_port < <(tools/free-ports.sh 2 | xargs)
 url="http://127.0.0.1:$http_port"
 
 say "starting chorusd (RPC 127.0.0.1:$rpc_port, HTTP $url), log $log"

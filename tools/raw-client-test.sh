@@ -10,7 +10,7 @@ cd "$(dirname "$0")/.."
 
 swift build --product chorusd >&2
 bin="$(swift build --show-bin-path)/chorusd"
-port="$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
+port="$(tools/free-ports.sh)"
 work="$(mktemp -d)"
 "$bin" --rpc-address "127.0.0.1:${port}" --log-level warning >"$work/chorusd.log" 2>&1 &
 server=$!

@@ -34,7 +34,6 @@ fail() {
     done
     exit 1
 }
-free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 # (Python's urllib, not the curl tool: CI machines get libcurl's headers, not its command line.)
 http_get() { python3 -c 'import sys, urllib.request; sys.stdout.write(urllib.request.urlopen(sys.argv[1]).read().decode())' "$1"; }
 # sse_post URL JSON: prints the response body as it arrives, or "HTTP <status> <body>", or "refused: …".
@@ -76,11 +75,7 @@ shutdown_case() {
     local rpc_port http_port server rpc_call sse_call status signalled exited
     # A request log (and file store) of this case's own.
     python3 -c 'import sys, urllib.request; urllib.request.urlopen(urllib.request.Request(sys.argv[1], data=b"", method="POST"))' "${fake}/_fake/reset"
-    rpc_port="$(free_port)"
-    http_port="$(free_port)"
-    # Each probe socket is closed before the next binds, so the kernel may hand out the same port
-    # twice (a CI run had chorusd fail with EADDRINUSE for its bridge); as tools/browser-test.sh does.
-    while [ "$http_port" = "$rpc_port" ]; do http_port="$(free_port)"; done
+    read -r rpc_port http_port < <(tools/free-ports.sh 2 | xargs)
     GEMINI_API_KEY=shutdown-test "$bin/chorusd" --registry "$work/registry.json" --media-root "$work/media" \
         --rpc-address "127.0.0.1:${rpc_port}" --http-address "127.0.0.1:${http_port}" --log-level info "$@" \
         >"$work/chorusd.log" 2>&1 &
@@ -187,7 +182,7 @@ name="upload still processing at the grace"
 python3 -c 'import sys, urllib.request; urllib.request.urlopen(urllib.request.Request(sys.argv[1], data=b"", method="POST"))' "${fake}/_fake/reset"
 slow='slow[fake:polls=1000000].mp4'
 cp "$work/media/clip.mp4" "$work/media/$slow"
-rpc_port="$(free_port)"
+rpc_port="$(tools/free-ports.sh)"
 GEMINI_API_KEY=shutdown-test "$bin/chorusd" --registry "$work/registry.json" --media-root "$work/media" \
     --rpc-address "127.0.0.1:${rpc_port}" --http-address off --drain-grace 1 --log-level info >"$work/chorusd.log" 2>&1 &
 server=$!

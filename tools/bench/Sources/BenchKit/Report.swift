@@ -92,7 +92,8 @@ public struct MachineInfo: Codable, Sendable {
     /// `/proc/loadavg`'s 1-minute figure when the run started and ended: other work on the machine skews results.
     public var loadAverageStart: Double?
     public var loadAverageEnd: Double?
-    /// Thread wake-up round trips across two CPUs after each idle time (see ``WakeLatency``).
+    /// Thread wake-up round trips across two CPUs after each idle time (see ``WakeLatency``),
+    /// measured by the runner before the first scenario.
     public var wakeUps: [WakeLatency]?
 
     public static func current() -> MachineInfo {
@@ -114,7 +115,7 @@ public struct MachineInfo: Codable, Sendable {
             kernel: kernel,
             loadAverageStart: loadAverage(),
             loadAverageEnd: nil,
-            wakeUps: WakeLatency.measure()
+            wakeUps: nil
         )
     }
 

@@ -38,6 +38,8 @@ public enum Runner {
     public static func run(_ scenarios: [any Scenario], context: ScenarioContext, jsonPath: String?) async -> Int32 {
         var report = BenchReport(mode: context.smoke ? "smoke" : "full")
         context.log("machine: \(report.machine.cpuModel), \(report.machine.cores) cores, load \(report.machine.loadAverageStart.map { String($0) } ?? "?"); \(report.swiftVersion)")
+        // About a second: part of what the machine is, measured before the scenarios load it.
+        report.machine.wakeUps = WakeLatency.measure()
         for scenario in scenarios {
             context.log("scenario \(scenario.name): \(scenario.title)")
             do {

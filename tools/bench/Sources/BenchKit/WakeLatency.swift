@@ -3,6 +3,7 @@ import Foundation
 #if canImport(Glibc)
 import CBenchSupport
 import Glibc
+#endif
 
 /// What waking a sleeping thread costs on this machine, by how long its CPU was idle before.
 ///
@@ -25,11 +26,17 @@ public struct WakeLatency: Codable, Sendable {
     public var p50Micros: Double
     public var p90Micros: Double
 
-    /// Measures each idle time in turn; empty on a single-CPU machine.
+    /// Measures each idle time in turn; empty on a single-CPU machine and off Linux (CPU affinity).
     public static func measure(idleMicros: [Int] = [0, 50, 500], roundTrips: Int = 1_000) -> [WakeLatency] {
+        #if canImport(Glibc)
         guard ProcessInfo.processInfo.activeProcessorCount >= 2 else { return [] }
         return idleMicros.compactMap { measure(idle: $0, roundTrips: roundTrips) }
+        #else
+        return []
+        #endif
     }
+
+    #if canImport(Glibc)
 
     private static func measure(idle: Int, roundTrips: Int) -> WakeLatency? {
         let warmUp = 100
@@ -81,15 +88,5 @@ public struct WakeLatency: Codable, Sendable {
     private static func pin(toCPU cpu: Int) {
         _ = cbench_pin_current_thread(Int32(cpu))
     }
+    #endif
 }
-#else
-/// Linux only (CPU affinity); elsewhere the report has no wake-up figures.
-public struct WakeLatency: Codable, Sendable {
-    public var idleMicros: Int
-    public var roundTrips: Int
-    public var p50Micros: Double
-    public var p90Micros: Double
-
-    public static func measure(idleMicros: [Int] = [0, 50, 500], roundTrips: Int = 1_000) -> [WakeLatency] { [] }
-}
-#endif
