@@ -71,8 +71,7 @@ public struct SSEDecoder: Sendable {
                     continue
                 }
             }
-            var end = index
-            while end < bytes.count, bytes[end] != UInt8(ascii: "\n"), bytes[end] != UInt8(ascii: "\r") { end += 1 }
+            let end = Self.lineEnd(in: bytes, from: index)
             if end > index {
                 line.append(contentsOf: bytes[index..<end])
                 if line.count > maxLineBytes { throw LineTooLong(limit: maxLineBytes, prefix: Array(line.prefix(80))) }
@@ -83,6 +82,22 @@ public struct SSEDecoder: Sendable {
             index = end + 1
         }
         return events
+    }
+
+    /// The index of the first CR or LF at or after `start`, or `bytes.count`. Scanned through a
+    /// buffer pointer: every byte of every upstream answer passes here (on an array, bounds checks
+    /// made this loop 12 instructions per byte under callgrind).
+    private static func lineEnd(in bytes: [UInt8], from start: Int) -> Int {
+        bytes.withUnsafeBufferPointer { buffer in
+            var end = start
+            while end < buffer.count {
+                let byte = buffer[end]
+                // One compare for the common case: every byte above CR is neither CR nor LF.
+                if byte <= UInt8(ascii: "\r"), byte == UInt8(ascii: "\n") || byte == UInt8(ascii: "\r") { break }
+                end += 1
+            }
+            return end
+        }
     }
 
     private mutating func consume(_ byte: UInt8, into events: inout [Event]) throws(LineTooLong) {
