@@ -27,12 +27,7 @@ done
 cc="$(command -v cc || command -v gcc || command -v clang || true)"
 [ -n "$cc" ] || { echo "callgrind.sh: needs a C compiler for the sigsuspend shim" >&2; exit 1; }
 
-bin="${CALLGRIND_BIN:-}"
-if [ -z "$bin" ]; then
-    rm -f .build/release/description.json
-    swift build -c release --product chorus-bench >&2
-    bin="$(swift build -c release --show-bin-path)/chorus-bench"
-fi
+bin="${CALLGRIND_BIN:-$(CHORUS_BENCH_CONFIGURATION=release ./run.sh --build-only)}"
 client=""
 if [ "$path" = rpc ]; then
     (cd ../.. && swift build --product chorus >&2)

@@ -5,6 +5,7 @@
 #   tools/bench/run.sh                 # full run (release build): table on stdout, JSON in tools/bench/results/latest.json
 #   tools/bench/run.sh --smoke         # tiny configuration (debug build: compiles faster; correctness only)
 #   tools/bench/run.sh throughput --events 2000000 --runs 5     # one scenario, any chorus-bench arguments
+#   tools/bench/run.sh --build-only    # build only, print the binary's path (for callgrind.sh)
 #
 # Benchmarks are never timing assertions: only correctness failures make the exit status non-zero.
 # CHORUS_BENCH_CONFIGURATION=release|debug overrides the build configuration.
@@ -25,6 +26,7 @@ echo "run.sh: building chorus-bench ($configuration); a first build compiles grp
 rm -f ".build/$configuration/description.json"
 swift build -c "$configuration" --product chorus-bench >&2
 bin="$(swift build -c "$configuration" --show-bin-path)/chorus-bench"
+if [ "${1:-}" = "--build-only" ]; then echo "$bin"; exit 0; fi
 
 export CHORUS_BENCH_SWIFT_VERSION="$(swift --version 2>/dev/null | head -n 1)"
 exec "$bin" "$@"
