@@ -1,12 +1,17 @@
-// swift-tools-version:6.0
+// swift-tools-version:6.2
 import PackageDescription
 
 // Every Swift target gets the same strictness: Swift 6 language mode (set by the tools version),
-// explicit `any`, and imports that must be visible where members are used.
+// explicit `any`, and imports that must be visible where members are used. Nonisolated async
+// functions run on their caller's executor (Swift 6.2's `nonisolated(nonsending)`): a call runs on its
+// connection's event loop as a task executor preference, and every hop to the generic executor at a
+// function's entry and after its calls took the task's status lock to look that preference up
+// (tools/bench/PROFILING.md, eleventh pass). `@concurrent` marks the few that must not.
 let swiftSettings: [SwiftSetting] = [
     .enableUpcomingFeature("ExistentialAny"),
     .enableUpcomingFeature("MemberImportVisibility"),
     .enableUpcomingFeature("InternalImportsByDefault"),
+    .enableUpcomingFeature("NonisolatedNonsendingByDefault"),
 ]
 
 let package = Package(

@@ -165,7 +165,10 @@ extension ChorusHTTPBridge {
     /// - Parameter settle: Run when new events woke the pump, before it takes them: lets the jobs
     ///   queued behind it add the rest of a burst, so a model's last chunk, its `model_end` and the
     ///   call's `complete` leave in one write (see ``ChorusWire/FlushCoalescing``).
-    static func pump(
+    ///
+    /// `@concurrent` because Hummingbird's `ResponseBodyWriter.write` is: calling it from a
+    /// caller-isolated function would send the `inout` writer across isolation.
+    @concurrent static func pump(
         call: BridgeCall, after lastEventID: UInt64, heartbeat: Duration, resumeGrace: Duration, watch: ConnectionWatch,
         settle: @escaping @Sendable () async -> Void, writer: inout any ResponseBodyWriter
     ) async throws {

@@ -120,7 +120,8 @@ public final class ChorusRPCServer: Service, Sendable {
                             continue
                         }
                         let executor = accepted.executor
-                        let serve: @Sendable () async -> Void = {
+                        // `@concurrent`: `addTask(executorPreference:)` takes a closure of its own isolation.
+                        let serve: @concurrent @Sendable () async -> Void = {
                             // The calls' timers (deadlines, watchdogs) on the same loop (see CallTimer).
                             await CallTimers.$current.withValue(executor.map { EventLoopTimer(eventLoop: $0.eventLoop) }) {
                                 await connection.run()

@@ -7,7 +7,8 @@ import Hummingbird
 struct CORSPolicy<Context: RequestContext>: RouterMiddleware {
     let allowedOrigins: [String]
 
-    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+    // `@concurrent`, as Hummingbird's `MiddlewareProtocol` declares it (its module runs without nonsending by default).
+    @concurrent func handle(_ request: Request, context: Context, next: @concurrent (Request, Context) async throws -> Response) async throws -> Response {
         guard let origin = request.headers[.origin] else {
             return try await next(request, context)
         }

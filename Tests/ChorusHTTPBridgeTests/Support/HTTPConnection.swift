@@ -117,7 +117,7 @@ final class HTTPConnection {
     private func fill() async throws -> Bool {
         if sawEOF { return false }
         do {
-            if let chunk = try await iterator.next() {
+            if let chunk = try await iterator.next(isolation: #isolation) {
                 buffer.append(contentsOf: chunk.readableBytesView)
                 return true
             }
