@@ -117,6 +117,8 @@ final class HTTPConnection {
     private func fill() async throws -> Bool {
         if sawEOF { return false }
         do {
+            // `next(isolation:)`: this class is not Sendable, and NIO's plain `next()` runs off the
+            // caller's executor, which would send the iterator there.
             if let chunk = try await iterator.next(isolation: #isolation) {
                 buffer.append(contentsOf: chunk.readableBytesView)
                 return true
