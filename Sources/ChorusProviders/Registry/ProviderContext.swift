@@ -1,6 +1,6 @@
 public import ChorusCurl
 public import ChorusMedia
-public import Foundation
+import Foundation
 public import Logging
 
 /// What the registry loader needs besides the file to build real providers: the environment
