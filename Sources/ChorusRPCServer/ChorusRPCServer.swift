@@ -120,7 +120,9 @@ public final class ChorusRPCServer: Service, Sendable {
                             continue
                         }
                         let executor = accepted.executor
-                        // `@concurrent`: `addTask(executorPreference:)` takes a closure of its own isolation.
+                        // `@concurrent`: under NonisolatedNonsendingByDefault a closure's type would be
+                        // `nonisolated(nonsending)`, which does not convert to the `@isolated(any)`
+                        // operation `addTask(executorPreference:)` takes; a new task has no caller to inherit.
                         let serve: @concurrent @Sendable () async -> Void = {
                             // The calls' timers (deadlines, watchdogs) on the same loop (see CallTimer).
                             await CallTimers.$current.withValue(executor.map { EventLoopTimer(eventLoop: $0.eventLoop) }) {
