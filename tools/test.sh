@@ -3,7 +3,8 @@
 # against the official provider SDKs, every Swift test (the provider adapters run over real HTTP
 # against those fakes), the protobuf-c wire and libcurl tests under LeakSanitizer (fails on any
 # leak), the independent Python client (tools/raw_client.py) against a real chorusd, chorusd's
-# graceful shutdown with calls and an upload in use (tools/shutdown-test.sh), the web page
+# graceful shutdown with calls and an upload in use (tools/shutdown-test.sh), a soak with
+# upstream faults and clients that leave (tools/soak.sh), the web page
 # in headless Chromium, and that the benchmark suite still builds and runs its
 # tiny smoke configuration (correctness only: benchmarks are never timing assertions).
 set -euo pipefail
@@ -21,6 +22,9 @@ tools/leak-check.sh
 tools/raw-client-test.sh
 # SIGTERM to a real chorusd with calls streaming about an uploaded video: refuse, drain, delete, exit 0.
 tools/shutdown-test.sh
+# A minute of mixed RPC and SSE calls with upstream faults and clients that leave: every stream
+# intact, no descriptor, thread or client connection left behind, RSS flat, a clean SIGTERM exit.
+tools/soak.sh
 # The web page in a real headless Chromium against a real chorusd (installs chromium + selenium if missing).
 tools/browser-test.sh
 # The benchmark tool (tools/bench, a separate package with the grpc-swift-2 baseline) must still
