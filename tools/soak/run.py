@@ -6,8 +6,9 @@ the fake upstream (tools/fake_upstream/server.py, real HTTP through libcurl), an
 threads call it back to back for two equal rounds of DURATION/2 seconds (calls.py says what each
 call asks and checks). After each round the load stops until chorusd is quiet, and its open file
 descriptors, threads and RSS are read from /proc. It fails (exit 1) on any contract violation or
-wrong text, on file descriptors or threads that grew from the first quiet point to the second, on
-RSS that grew by more than --max-rss-growth-mb between them, or if chorusd does not exit 0 within
+wrong text, on a client connection chorusd still holds, on descriptors other than connections that
+grew from the first quiet point to the second (threads: by more than 4, the runtime's worker pools
+vary), on RSS that grew by more than --max-rss-growth-mb between them, or if chorusd does not exit 0 within
 10 s of SIGTERM afterwards.
 
     tools/soak/run.py --chorusd .build/debug/chorusd [--duration 60] [--workers 12] [--seed 1]
@@ -134,7 +135,7 @@ def main():
     parser.add_argument("--duration", type=float, default=60)
     parser.add_argument("--workers", type=int, default=12)
     parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--max-rss-growth-mb", type=float, default=32)
+    parser.add_argument("--max-rss-growth-mb", type=float, default=16)
     args = parser.parse_args()
     work = tempfile.mkdtemp(prefix="chorus-soak-")
     fake_log = open(os.path.join(work, "fake.log"), "w")  # its tracebacks for connections clients reset
@@ -146,9 +147,11 @@ def main():
     rpc_port, http_port = free_ports(2)
     log = open(os.path.join(work, "chorusd.log"), "w")
     env = dict(os.environ, OPENAI_API_KEY="soak", GEMINI_API_KEY="soak")
+    # A replay retention (finished SSE calls kept for resumption) shorter than a round, so that both
+    # quiet points hold the same window of finished calls and RSS can be compared between them.
     server = subprocess.Popen([args.chorusd, "--registry", os.path.join(work, "registry.json"),
                                "--rpc-address", "127.0.0.1:%d" % rpc_port, "--http-address", "127.0.0.1:%d" % http_port,
-                               "--drain-grace", "5", "--log-level", "warning"], stdout=log, stderr=log, env=env)
+                               "--drain-grace", "5", "--replay-retention", "10", "--log-level", "warning"], stdout=log, stderr=log, env=env)
     failures = []
     try:
         subprocess.run([os.path.join(HERE, "..", "wait-for-port.sh"), str(http_port)], check=True)
@@ -174,7 +177,9 @@ def main():
             failures.append("descriptors other than connections grew from %d to %d" % (first["other"], second["other"]))
         if second["upstream"] > args.workers * 3:
             failures.append("%d upstream connections open for %d workers" % (second["upstream"], args.workers))
-        if second["threads"] > first["threads"]:
+        # The concurrency runtime's and Dispatch's worker threads come and go with the load; a leak of
+        # a thread per call (or per failure) would show as hundreds.
+        if second["threads"] > first["threads"] + 4:
             failures.append("threads grew from %d to %d" % (first["threads"], second["threads"]))
         if second["rss_mb"] - first["rss_mb"] > args.max_rss_growth_mb:
             failures.append("RSS grew from %.1f to %.1f MB" % (first["rss_mb"], second["rss_mb"]))
