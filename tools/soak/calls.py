@@ -6,9 +6,9 @@ chooses for OpenAI (`gpt4o`, `local`) and for Gemini on their own a clean answer
 inside UTF-8 characters, coalesced, delayed, with legal noise) whose text must arrive exactly, or
 a failure (an error inside the stream, a cut connection, a stall past the model's idle timeout, an
 HTTP error status) whose model must end with an `error` event after a prefix of that text, while
-the call's other models carry on. The client then reads to the end, or leaves
-mid-stream (closes its connection), or sends CANCEL (RPC). Whatever happened, the event stream
-must follow the contract: seq 1, 2, 3, ... with no gap or repeat, one `start` first, per model one
+the call's other models carry on. The client then reads to the end, or leaves mid-stream (closes
+its connection), or sends CANCEL (RPC). Whatever happened, the event stream must follow the
+contract: seq 1, 2, 3, ... with no gap or repeat, one `start` first, per model one
 `model_start` before its texts and one terminal event, `complete` last naming every model once.
 """
 

@@ -8,8 +8,8 @@ call asks and checks). After each round the load stops until chorusd is quiet, a
 descriptors, threads and RSS are read from /proc. It fails (exit 1) on any contract violation or
 wrong text, on a client connection chorusd still holds, on descriptors other than connections that
 grew from the first quiet point to the second (threads: by more than 4, the runtime's worker pools
-vary), on RSS that grew by more than --max-rss-growth-mb between them, or if chorusd does not exit 0 within
-10 s of SIGTERM afterwards.
+vary), on RSS that grew by more than --max-rss-growth-mb between them, or if chorusd does not exit
+0 within 10 s of SIGTERM afterwards.
 
     tools/soak/run.py --chorusd .build/debug/chorusd [--duration 60] [--workers 12] [--seed 1]
 """
