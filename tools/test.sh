@@ -22,8 +22,9 @@ tools/leak-check.sh
 tools/raw-client-test.sh
 # SIGTERM to a real chorusd with calls streaming about an uploaded video: refuse, drain, delete, exit 0.
 tools/shutdown-test.sh
-# A minute of mixed RPC and SSE calls with upstream faults and clients that leave: every stream
-# intact, no descriptor, thread or client connection left behind, RSS flat, a clean SIGTERM exit.
+# A minute of mixed RPC and SSE calls (chorusd's bridge and a standalone `chorusd bridge`) with
+# upstream faults and clients that leave: every stream intact, no descriptor, thread or client
+# connection left behind, RSS flat, a clean SIGTERM exit.
 tools/soak.sh
 # The web page in a real headless Chromium against a real chorusd (installs chromium + selenium if missing).
 tools/browser-test.sh

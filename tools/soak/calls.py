@@ -1,4 +1,4 @@
-"""One soak call over the binary RPC or the SSE bridge, and what its events must look like.
+"""One soak call over the binary RPC or an SSE bridge, and what its events must look like.
 
 Every call asks a random set of models. The fake upstream reads its behaviour from a
 `[fake:...]` marker in the query (tools/fake_upstream/README.md), scoped per provider, so each call
@@ -40,14 +40,14 @@ class Plan:
 
     def __init__(self, rng, number):
         self.number = number
-        self.transport = rng.choice(["rpc", "sse"])
+        self.transport = rng.choice(["rpc", "sse", "bridge"])  # bridge: SSE on `chorusd bridge`
         self.models = rng.sample(ALL_MODELS, rng.randint(1, len(ALL_MODELS)))
         self.behaviors = {}  # scope -> behaviour
         for scope in ("openai", "gemini"):
             self.behaviors[scope] = rng.choice(FAILING) if rng.random() < 0.2 else rng.choice(CLEAN)
         self.text = " ".join(rng.choice(WORDS) for _ in range(rng.randint(3, 40))) + " #%d" % number
         roll = rng.random()
-        self.action = "read" if roll < 0.75 else "leave" if roll < 0.9 or self.transport == "sse" else "cancel"
+        self.action = "read" if roll < 0.75 else "leave" if roll < 0.9 or self.transport != "rpc" else "cancel"
         self.leave_after = rng.randint(1, 6)
         parts = ["text=" + urllib.parse.quote(self.text, safe="")]
         for scope, behavior in self.behaviors.items():
@@ -241,10 +241,10 @@ def run_sse(plan, host, port, timeout):
         conn.close()
 
 
-def run_call(plan, host, rpc_port, http_port, timeout=30):
+def run_call(plan, host, port, timeout=30):
     if plan.transport == "rpc":
-        return run_rpc(plan, host, rpc_port, timeout)
-    return run_sse(plan, host, http_port, timeout)
+        return run_rpc(plan, host, port, timeout)
+    return run_sse(plan, host, port, timeout)
 
 
 def make_plan(seed, number):
