@@ -19,6 +19,7 @@ SIGTERM afterwards.
 import argparse
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -156,6 +157,7 @@ def main():
     if failures:
         print("soak: chorusd and bridge log: " + os.path.join(work, "chorusd.log"))
         return 1
+    shutil.rmtree(work)  # kept above for its logs when something failed
     print("soak: all checks passed")
     return 0
 
