@@ -21,6 +21,7 @@ import os
 import urllib.parse
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
+from rawclient.call import StreamChecker  # noqa: E402
 from rawclient.connection import Connection  # noqa: E402
 from rawclient.protobuf import decode, enc_analyze_request, enc_call_start, f_str, f_uint  # noqa: E402
 from rawclient.protocol import (  # noqa: E402
@@ -76,51 +77,30 @@ class Outcome:
 
 
 class ContractChecker:
-    """The Analyze event contract, for either transport (events normalised to kind + model)."""
+    """The Analyze event contract through the raw client's `StreamChecker` (PROTOCOL.md section 9),
+    for either transport: SSE events are given to it in the RPC event's shape. Also collects each
+    model's text and how it ended, for `judge`."""
 
     def __init__(self, outcome):
         self.outcome = outcome
-        self.expected_seq = 1
-        self.models = None
-        self.started, self.ended = set(), set()
-        self.completed = False
+        self.stream = StreamChecker()
+        self.stream.problems = outcome.problems  # one list: its findings and ours
 
     def event(self, seq, kind, model=None, text=None, code=None):
         out = self.outcome
         out.events += 1
-        if seq != self.expected_seq:
-            out.problems.append("seq %s where %d was expected" % (seq, self.expected_seq))
-        self.expected_seq = (seq or 0) + 1
-        if self.completed:
-            out.problems.append("%s after complete" % kind)
-        if self.models is None and kind != "start":
-            out.problems.append("first event is %s" % kind)
-        if kind == "start":
-            self.models = list(model)
-        elif kind == "model_start":
-            if model in self.started:
-                out.problems.append("second model_start for %s" % model)
-            self.started.add(model)
-        elif kind in ("text", "model_end", "error") and model:
-            if model not in self.started and kind != "error":
-                out.problems.append("%s for %s before model_start" % (kind, model))
-            if model in self.ended:
-                out.problems.append("%s for %s after its end" % (kind, model))
-            if kind == "text":
-                out.texts[model] = out.texts.get(model, "") + text
-            else:
-                self.ended.add(model)
-                out.model_results[model] = "end" if kind == "model_end" else code
-        elif kind == "complete":
-            self.completed = True
-            missing = set(self.models or []) - self.ended
-            if missing:
-                out.problems.append("complete while %s had not ended" % ",".join(sorted(missing)))
+        rpc_kind = "text_generation" if kind == "text" else kind
+        body = {"models": model} if kind == "start" else {"model": model or ""}
+        self.stream.check({"seq": seq or 0, "payload": rpc_kind, rpc_kind: body})
+        if kind == "text":
+            out.texts[model] = out.texts.get(model, "") + text
+        elif kind in ("model_end", "error") and model:
+            out.model_results[model] = "end" if kind == "model_end" else code
 
     def judge(self, plan):
         """Per-model expectations for a call that was read to its end."""
         out = self.outcome
-        if not self.completed:
+        if self.stream.complete is None:
             out.problems.append("no complete event (status %s)" % out.status)
             return
         for model in plan.models:
