@@ -75,14 +75,40 @@ public struct AnalyzeStream: AsyncSequence, Sendable {
 extension ChorusClient: ChorusService {
     /// Forwards a remote Analyze stream into `sink`, so a `ChorusClient` can stand in for a local
     /// service (the HTTP bridge in front of a remote `chorusd` uses this).
+    ///
+    /// Events are decoded and appended to `sink` on the connection's event loop as they arrive;
+    /// the calling task wakes only to return flow-control credit (once per half of
+    /// ``Configuration/callWindow``, after `sink.waitForCapacity()`) and at the end. Reading many
+    /// token-paced streams this way costs no task wake-up per event, where iterating
+    /// ``analyze(_:options:)`` wakes the reading task for every event. A sink that stops making
+    /// room holds the server back after one window. Cancelling the task cancels the remote call.
+    ///
+    /// ```swift
+    /// let client = ChorusClient(host: "127.0.0.1", port: 7070)
+    /// try await client.analyze(AnalyzeRequest(query: "What happens?", models: ["demo"]), context: CallContext(), sink: mySink)
+    /// ```
     public func analyze(_ request: AnalyzeRequest, context: CallContext, sink: some AnalyzeEventSink) async throws {
         var metadata = context.metadata
         metadata.removeAll { $0.key.hasPrefix(":") }
         let timeout = context.deadline.map { ContinuousClock.now.duration(to: $0) }
         if let timeout, timeout <= .zero { throw ChorusError(.deadlineExceeded, "deadline already passed") }
-        for try await event in analyze(request, options: CallOptions(timeout: timeout, metadata: metadata)) {
-            sink.append(event)
-            try await sink.waitForCapacity()
+        let options = CallOptions(timeout: timeout, metadata: metadata)
+        var refusals = 0
+        while true {
+            let call = try await startCall(method: ChorusMethod.analyze, request: request, options: options) { payload in
+                sink.append(try AnalyzeEvent(decoding: payload))
+            }
+            do {
+                try await call.runPushed { try await sink.waitForCapacity() }
+                return
+            } catch let refused as RefusedCall {
+                // The server did not process the call (it was draining); retry on a new connection.
+                refusals += 1
+                if call.delivered || refusals > configuration.transparentRetries { throw refused.error }
+            } catch {
+                if error is CancellationError { throw error }
+                throw ChorusError(from: error)
+            }
         }
     }
 

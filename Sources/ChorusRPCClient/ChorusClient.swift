@@ -85,11 +85,11 @@ public final class ChorusClient: Sendable {
     // MARK: Internals
 
     /// Opens a call, retrying on a fresh connection when the server refused it unprocessed.
-    func startCall(method: String, request: some WireMessage, options: CallOptions) async throws -> ClientCall {
+    func startCall(method: String, request: some WireMessage, options: CallOptions, deliver: ClientCall.Deliver? = nil) async throws -> ClientCall {
         var attempts = 0
         while true {
             do {
-                let call = try await connection().startCall(method: method, request: request, options: options)
+                let call = try await connection().startCall(method: method, request: request, options: options, deliver: deliver)
                 if let timeout = options.timeout { call.scheduleDeadline(after: timeout) }
                 return call
             } catch let refused as RefusedCall {

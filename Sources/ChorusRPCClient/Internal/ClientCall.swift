@@ -8,13 +8,24 @@ struct RefusedCall: Error {
     var error: ChorusError
 }
 
-/// The client side of one stream: buffers MESSAGE payloads until the application reads them,
-/// returns flow-control credit as it does, and ends with the server's CALL_END.
+/// The client side of one stream: hands MESSAGE payloads to the application, returns
+/// flow-control credit as it consumes them, and ends with the server's CALL_END.
 ///
-/// The application takes everything buffered at once (``nextBatch(into:)``): one lock and no
-/// suspension per batch instead of per message, which is what lets one call carry hundreds of
-/// thousands of events per second. The read loop hands over a read's messages together too.
+/// Two ways to consume:
+/// - Pulled (no `deliver`): payloads are buffered until a task takes everything buffered at once
+///   (``nextBatch(into:)``): one lock and no suspension per batch instead of per message, which is
+///   what lets one call carry hundreds of thousands of events per second.
+/// - Pushed (`deliver`): the connection's read loop hands each payload to `deliver` as it arrives,
+///   and the call's task only wakes once per half window to return credit after the consumer made
+///   room (``runPushed(waitForCapacity:)``). A stream whose events arrive one at a time (a model's
+///   tokens) then costs no task wake-up per event.
+///
+/// The read loop hands over a read's messages together in both modes.
 final class ClientCall: Sendable {
+    /// Takes one MESSAGE payload on the connection's read loop; throws when it cannot be decoded.
+    /// Called under the call's lock, so it must not block; nothing is delivered after the call ended.
+    typealias Deliver = @Sendable (ByteBuffer) throws -> Void
+
     private struct State {
         var messages = CircularBuffer<ByteBuffer>(initialCapacity: 16)
         /// The application waiting for messages or the end; resumed without a value, it re-checks.
@@ -23,6 +34,8 @@ final class ClientCall: Sendable {
         var consumer: UnsafeContinuation<Void, Never>?
         var end: Result<Void, any Error>?
         var cancelSent = false
+        /// A pushed call handed at least one payload to `deliver` (a refused call is retried only before).
+        var delivered = false
         var consumedSinceUpdate = 0
         var deadlineTask: Scheduled<Void>?
     }
@@ -30,18 +43,24 @@ final class ClientCall: Sendable {
     let streamID: UInt32
     let window: Int
     private let connection: ClientConnection
+    private let deliver: Deliver?
     private let state = Mutex(State())
 
-    init(connection: ClientConnection, streamID: UInt32, window: Int) {
+    init(connection: ClientConnection, streamID: UInt32, window: Int, deliver: Deliver? = nil) {
         self.connection = connection
         self.streamID = streamID
         self.window = window
+        self.deliver = deliver
     }
 
     // MARK: From the read loop
 
-    /// Buffers the MESSAGE payloads of one read, in order.
+    /// Buffers (or delivers, when pushed) the MESSAGE payloads of one read, in order.
     func receive(_ payloads: [ByteBuffer]) {
+        if let deliver {
+            push(payloads, to: deliver)
+            return
+        }
         let consumer = state.withLock { state -> UnsafeContinuation<Void, Never>? in
             guard state.end == nil else { return nil }
             state.messages.append(contentsOf: payloads)
@@ -49,6 +68,31 @@ final class ClientCall: Sendable {
             return state.consumer
         }
         consumer?.resume()
+    }
+
+    private func push(_ payloads: [ByteBuffer], to deliver: Deliver) {
+        var undecodable: ByteBuffer?
+        let waiter = state.withLock { state -> UnsafeContinuation<Void, Never>? in
+            guard state.end == nil else { return nil }
+            for payload in payloads {
+                do {
+                    try deliver(payload)
+                } catch {
+                    undecodable = payload
+                    return nil
+                }
+                state.delivered = true
+                state.consumedSinceUpdate += Frame.headerSize + payload.readableBytes
+            }
+            // The task has nothing to do before half the window is used: it is not woken per event.
+            guard state.consumedSinceUpdate >= window / 2 else { return nil }
+            defer { state.consumer = nil }
+            return state.consumer
+        }
+        waiter?.resume()
+        if let undecodable {
+            abandon(reason: "undecodable event", error: ChorusError(.internal, "server sent an undecodable message (\(undecodable.readableBytes) bytes)"))
+        }
     }
 
     func finish(_ end: CallEndMessage) {
@@ -91,15 +135,23 @@ final class ClientCall: Sendable {
 
     /// The application gave up on the call (task cancelled, iterator dropped). Idempotent.
     func cancel(reason: String) {
+        abandon(reason: reason, error: CancellationError())
+    }
+
+    /// Ends the call locally with `error` and tells the server (a CANCEL frame) unless it ended already.
+    func abandon(reason: String, error: any Error) {
         let first = state.withLock { state -> Bool in
             defer { state.cancelSent = true }
             return !state.cancelSent && state.end == nil
         }
         if first { connection.cancel(self, reason: reason) }
-        complete(.failure(CancellationError()))
+        complete(.failure(error))
     }
 
     var isFinished: Bool { state.withLock { $0.end != nil && $0.messages.isEmpty } }
+
+    /// Whether a pushed call handed any payload over.
+    var delivered: Bool { state.withLock { $0.delivered } }
 
     // MARK: To the application
 
@@ -143,11 +195,50 @@ final class ClientCall: Sendable {
         }
     }
 
+    /// Runs a pushed call to its end: whenever half the window was delivered, waits until the
+    /// consumer has room (`waitForCapacity`), then returns that credit to the server. A slow consumer
+    /// therefore holds at most one window of this call beyond its own limit. Returns after a
+    /// successful CALL_END; throws the call's error, or `waitForCapacity`'s (then the call is cancelled).
+    func runPushed(waitForCapacity: () async throws -> Void) async throws {
+        precondition(deliver != nil, "runPushed needs a call started with a deliver closure")
+        while true {
+            if Task.isCancelled { cancel(reason: "the client cancelled the call") }
+            enum Step {
+                case credit(Int)
+                case ended(Result<Void, any Error>)
+                case wait
+            }
+            let step = state.withLock { state -> Step in
+                if let end = state.end { return .ended(end) }
+                if state.consumedSinceUpdate >= window / 2 { return .credit(state.consumedSinceUpdate) }
+                return .wait
+            }
+            switch step {
+            case .credit(let bytes):
+                do {
+                    try await waitForCapacity()
+                } catch {
+                    cancel(reason: "the consumer is gone")
+                    throw error
+                }
+                state.withLock { $0.consumedSinceUpdate -= bytes }
+                connection.sendWindowUpdate(streamID: streamID, increment: bytes)
+            case .ended(.success):
+                return
+            case .ended(.failure(let error)):
+                throw error
+            case .wait:
+                await waitForMessages()
+            }
+        }
+    }
+
     private func waitForMessages() async {
         await withTaskCancellationHandler {
             await withUnsafeContinuation { (continuation: UnsafeContinuation<Void, Never>) in
                 let ready = state.withLock { state -> Bool in
                     if !state.messages.isEmpty || state.end != nil || Task.isCancelled { return true }
+                    if deliver != nil, state.consumedSinceUpdate >= window / 2 { return true }
                     state.consumer = continuation
                     return false
                 }

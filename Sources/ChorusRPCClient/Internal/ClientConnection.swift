@@ -239,7 +239,8 @@ final class ClientConnection: Sendable {
     }
 
     /// Starts a call: waits for a free slot under the server's concurrency limit, then sends CALL_START.
-    func startCall(method: String, request: some WireMessage, options: CallOptions) async throws -> ClientCall {
+    /// With `deliver`, the call's messages are pushed to it from the read loop (``ClientCall``).
+    func startCall(method: String, request: some WireMessage, options: CallOptions, deliver: ClientCall.Deliver? = nil) async throws -> ClientCall {
         try await acquireSlot()
         let window = options.window ?? configuration.callWindow
         let start = CallStartMessage(
@@ -257,7 +258,7 @@ final class ClientConnection: Sendable {
             if state.closedError != nil { return .failure(ChorusError(.unavailable, "connection closed")) }
             let id = state.nextStreamID
             state.nextStreamID += 2
-            let call = ClientCall(connection: self, streamID: id, window: window)
+            let call = ClientCall(connection: self, streamID: id, window: window, deliver: deliver)
             state.calls[id] = call
             // Written under the lock so CALL_STARTs leave in increasing stream-id order.
             writer.write { $0.writeFrame(type: .callStart, streamID: id) { start.encode(into: &$0) } }

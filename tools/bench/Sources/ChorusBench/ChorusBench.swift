@@ -159,15 +159,15 @@ struct ManyStreams: AsyncParsableCommand {
     @Option(help: "Seconds each model streams.") var answerSeconds: Double?
     @Option(help: "Seconds over which calls are started.") var ramp: Double?
     @Option(help: "Where the server runs calls: event-loop (default) or global-pool.") var callExecutor: String?
-    @Option(help: "How this client reads: wire (default; a channel handler per connection) or client (ChorusClient, a task per call).") var reader: String?
-    @Option(help: "With --reader client, where it reads events: global-pool (default) or event-loop (its connection's loop).") var clientExecutor: String?
+    @Option(help: "How this client reads: wire (default; a channel handler per connection), client (ChorusClient, a task per call iterating its events) or sink (ChorusClient, events pushed into a sink per call).") var reader: String?
+    @Option(help: "With --reader client or sink, where the call's task runs: global-pool (default) or event-loop (its connection's loop).") var clientExecutor: String?
 
     func run() async throws {
         var config: ManyStreamsScenario.Config = common.smoke ? .smoke : .init()
         if let callExecutor { config.callExecutor = callExecutor }
         if let reader {
-            guard ["wire", "client"].contains(reader) else {
-                throw ValidationError("--reader must be wire or client, not '\(reader)'")
+            guard ["wire", "client", "sink"].contains(reader) else {
+                throw ValidationError("--reader must be wire, client or sink, not '\(reader)'")
             }
             config.reader = reader
         }

@@ -93,13 +93,16 @@ struct WireReader: ManyStreamsReader {
 }
 
 /// `--reader client`: `ChorusClient.analyze` with one reading task per call, on the global pool
-/// or (`onLoops`) preferring its connection's event loop.
+/// or (`onLoops`) preferring its connection's event loop. `--reader sink` (`pushed`): the same
+/// client and tasks, but each call's events are pushed into a ``TallySink`` from the connection's
+/// read loop (`ChorusClient.analyze(_:context:sink:)`), so a task wakes at a call's end only.
 struct ClientReader: ManyStreamsReader {
     let clients: [ChorusClient]
     let executors: [(any TaskExecutor)?]
     let expectedTexts: Int
+    var pushed = false
 
-    static func open(port: Int, loops: [any EventLoop], onLoops: Bool, expectedTexts: Int) async throws -> ClientReader {
+    static func open(port: Int, loops: [any EventLoop], onLoops: Bool, pushed: Bool, expectedTexts: Int) async throws -> ClientReader {
         let clients = loops.map { ChorusClient(host: "127.0.0.1", port: port, eventLoopGroup: $0) }
         let executors: [(any TaskExecutor)?] = loops.map { onLoops ? EventLoopTaskExecutor(eventLoop: $0) : nil }
         // Open every connection first (a health call each) so the ramp measures calls, not connects.
@@ -109,7 +112,7 @@ struct ClientReader: ManyStreamsReader {
             }
             try await group.waitForAll()
         }
-        return ClientReader(clients: clients, executors: executors, expectedTexts: expectedTexts)
+        return ClientReader(clients: clients, executors: executors, expectedTexts: expectedTexts, pushed: pushed)
     }
 
     func run(_ calls: [ManyStreamsCall], window: Range<Int64>?) async -> DeliveryTally {
@@ -118,14 +121,22 @@ struct ClientReader: ManyStreamsReader {
         await withTaskGroup(of: Void.self) { group in
             for call in calls {
                 let client = clients[call.index % clients.count]
+                let pushed = self.pushed
                 let read: @Sendable () async -> Void = {
                     try? await Task.sleep(until: started + call.after)
                     var tally = DeliveryTally(window: window)
                     var check = ManyStreamsCallCheck()
                     var failure: String?
+                    let request = AnalyzeRequest(query: call.query, models: call.models)
                     do {
-                        for try await event in client.analyze(AnalyzeRequest(query: call.query, models: call.models)) {
-                            check.record(event, into: &tally)
+                        if pushed {
+                            let sink = TallySink(window: window)
+                            defer { (check, tally) = sink.result }
+                            try await client.analyze(request, context: CallContext(), sink: sink)
+                        } else {
+                            for try await event in client.analyze(request) {
+                                check.record(event, into: &tally)
+                            }
                         }
                     } catch {
                         failure = "failed: \(error)"
@@ -149,4 +160,22 @@ struct ClientReader: ManyStreamsReader {
     func close() {
         for client in clients { client.close() }
     }
+}
+
+/// The `sink` reader's per-call sink: checks and tallies each event as the client's read loop
+/// pushes it; never holds the server back (like the `wire` reader, which always returns credit).
+final class TallySink: AnalyzeEventSink {
+    private let state: Locked<(check: ManyStreamsCallCheck, tally: DeliveryTally)>
+
+    init(window: Range<Int64>?) {
+        state = Locked((ManyStreamsCallCheck(), DeliveryTally(window: window)))
+    }
+
+    func append(_ event: AnalyzeEvent) {
+        state.withLock { $0.check.record(event, into: &$0.tally) }
+    }
+
+    func waitForCapacity() async throws {}
+
+    var result: (ManyStreamsCallCheck, DeliveryTally) { state.withLock { ($0.check, $0.tally) } }
 }

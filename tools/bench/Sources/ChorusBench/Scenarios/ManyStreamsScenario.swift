@@ -45,7 +45,9 @@ struct ManyStreamsScenario: Scenario {
         /// connection decodes and checks every event on the connection's event loop) or `client`
         /// (`ChorusClient.analyze`, one reading task per call). Client and server share the two
         /// cores, so the reader's CPU is taken from the server being measured: at 1,000 calls ×
-        /// 50 chunks/s, `client` used 0.57–0.84 cores.
+        /// 50 chunks/s, `client` used 0.57–0.84 cores. `sink` is `ChorusClient.analyze(_:context:sink:)`:
+        /// the same client, events pushed into a sink on the connection's read loop, a task per call
+        /// that wakes only at the call's end.
         var reader = "wire"
         /// With the `client` reader, where it reads each call's events: on the global pool
         /// (`global-pool`, a plain `for try await` from any task), or on its connection's event
@@ -70,7 +72,7 @@ struct ManyStreamsScenario: Scenario {
             "calls_per_connection": .int(config.callsPerConnection),
             "call_executor": .string(config.callExecutor),
             "reader": .string(config.reader),
-            "client_executor": .string(config.reader == "client" ? config.clientExecutor : "event-loop (channel handler)"),
+            "client_executor": .string(config.reader == "wire" ? "event-loop (channel handler)" : config.clientExecutor),
             "delay": "client receive time − event timestamp_micros (stamped when the provider yields the chunk), same host clock",
         ])
         var levelDetails: [JSONValue] = []
@@ -165,7 +167,7 @@ struct ManyStreamsScenario: Scenario {
         let loops = (0..<connections).map { _ in MultiThreadedEventLoopGroup.singleton.next() }
         let reader: any ManyStreamsReader = config.reader == "wire"
             ? try await WireReader.open(port: server.port, loops: loops, expectedTexts: 3 * words)
-            : try await ClientReader.open(port: server.port, loops: loops, onLoops: config.clientExecutor == "event-loop", expectedTexts: 3 * words)
+            : try await ClientReader.open(port: server.port, loops: loops, onLoops: config.clientExecutor == "event-loop", pushed: config.reader == "sink", expectedTexts: 3 * words)
         defer { reader.close() }
 
         var measured = Measured(level: level, offeredEventsPerSecond: Double(level.calls * 3 * level.chunksPerSecond))
