@@ -65,13 +65,15 @@ func withBridge<Result: Sendable>(
     }
 }
 
-/// Runs a real RPC server (`chorusd`'s listener) over the demo models on a loopback port.
+/// Runs a real RPC server (`chorusd`'s listener) on a loopback port, over `service` or else the
+/// demo models reporting to `observer`.
 func withRPCServer<Result: Sendable>(
-    observer: DemoObserver,
+    observer: DemoObserver = DemoObserver(),
+    service: (any ChorusService)? = nil,
     _ body: @Sendable (Int) async throws -> Result
 ) async throws -> Result {
     let server = ChorusRPCServer(
-        service: demoOrchestrator(observer: observer),
+        service: service ?? demoOrchestrator(observer: observer),
         configuration: ChorusRPCServer.Configuration(host: "127.0.0.1", port: 0),
         logger: quietLogger
     )
