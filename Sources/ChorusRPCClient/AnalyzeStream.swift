@@ -95,8 +95,19 @@ extension ChorusClient: ChorusService {
         let options = CallOptions(timeout: timeout, metadata: metadata)
         var refusals = 0
         while true {
-            let call = try await startCall(method: ChorusMethod.analyze, request: request, options: options) { payload in
-                sink.append(try AnalyzeEvent(decoding: payload))
+            let call = try await startCall(method: ChorusMethod.analyze, request: request, options: options) { payloads in
+                var events: [AnalyzeEvent] = []
+                events.reserveCapacity(payloads.count)
+                var undecodable: Int?
+                for payload in payloads {
+                    guard let event = try? AnalyzeEvent(decoding: payload) else {
+                        undecodable = payload.readableBytes
+                        break
+                    }
+                    events.append(event)
+                }
+                sink.append(contentsOf: events)
+                return undecodable
             }
             do {
                 try await call.runPushed { try await sink.waitForCapacity() }

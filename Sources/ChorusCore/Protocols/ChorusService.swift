@@ -30,6 +30,11 @@ public protocol AnalyzeEventSink: Sendable {
     /// Buffers one event. Must not block or suspend.
     func append(_ event: AnalyzeEvent)
 
+    /// Buffers events that arrived together, in order (a transport hands over one socket read's
+    /// worth). Must not block or suspend. The default appends them one by one; a sink that wakes
+    /// a reader per append can override it to wake once.
+    func append(contentsOf events: [AnalyzeEvent])
+
     /// Suspends while the consumer is behind. Throws when the consumer is gone or the task is cancelled.
     func waitForCapacity() async throws
 }
@@ -59,5 +64,11 @@ public struct CallContext: Sendable {
     /// The first value of metadata `key`.
     public func metadata(_ key: String) -> String? {
         metadata.first(where: { $0.key == key })?.value
+    }
+}
+
+extension AnalyzeEventSink {
+    public func append(contentsOf events: [AnalyzeEvent]) {
+        for event in events { append(event) }
     }
 }

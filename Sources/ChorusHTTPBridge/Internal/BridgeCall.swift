@@ -86,12 +86,24 @@ final class BridgeCall: AnalyzeEventSink, Sendable {
     // MARK: Producer (the service)
 
     func append(_ event: AnalyzeEvent) {
-        let buffer = BridgeCall.encode(event)
+        append(encoded: CollectionOfOne((seq: event.seq, bytes: BridgeCall.encode(event))))
+    }
+
+    /// One lock and one wake-up of the clients for the whole batch (a remote chorusd's events
+    /// arrive a socket read at a time).
+    func append(contentsOf events: [AnalyzeEvent]) {
+        append(encoded: events.map { (seq: $0.seq, bytes: BridgeCall.encode($0)) })
+    }
+
+    private func append(encoded events: some BidirectionalCollection<(seq: UInt64, bytes: ByteBuffer)>) {
+        guard let last = events.last?.seq else { return }
         let (startWaiters, subscriberWaiters) = state.withLock { state -> ([CheckedContinuation<ChorusError?, Never>], [UnsafeContinuation<Void, Never>]) in
             guard state.outcome == nil else { return ([], []) }
-            state.log.append((event.seq, buffer))
-            state.logBytes += buffer.readableBytes
-            state.lastSeq = event.seq
+            for event in events {
+                state.log.append(event)
+                state.logBytes += event.bytes.readableBytes
+            }
+            state.lastSeq = last
             trim(&state)
             var startWaiters: [CheckedContinuation<ChorusError?, Never>] = []
             if !state.started {

@@ -22,9 +22,11 @@ struct RefusedCall: Error {
 ///
 /// The read loop hands over a read's messages together in both modes.
 final class ClientCall: Sendable {
-    /// Takes one MESSAGE payload on the connection's read loop; throws when it cannot be decoded.
-    /// Called under the call's lock, so it must not block; nothing is delivered after the call ended.
-    typealias Deliver = @Sendable (ByteBuffer) throws -> Void
+    /// Takes the MESSAGE payloads of one socket read on the connection's read loop, in order;
+    /// returns the size of the first one it cannot decode (after delivering those before it), nil
+    /// when all were fine. Called under the call's lock, so it must not block; nothing is
+    /// delivered after the call ended.
+    typealias Deliver = @Sendable ([ByteBuffer]) -> Int?
 
     private struct State {
         var messages = CircularBuffer<ByteBuffer>(initialCapacity: 16)
@@ -71,19 +73,13 @@ final class ClientCall: Sendable {
     }
 
     private func push(_ payloads: [ByteBuffer], to deliver: Deliver) {
-        var undecodable: ByteBuffer?
+        var undecodable: Int?
         let waiter = state.withLock { state -> UnsafeContinuation<Void, Never>? in
             guard state.end == nil else { return nil }
-            for payload in payloads {
-                do {
-                    try deliver(payload)
-                } catch {
-                    undecodable = payload
-                    return nil
-                }
-                state.delivered = true
-                state.consumedSinceUpdate += Frame.headerSize + payload.readableBytes
-            }
+            undecodable = deliver(payloads)
+            if undecodable != nil { return nil }
+            state.delivered = true
+            for payload in payloads { state.consumedSinceUpdate += Frame.headerSize + payload.readableBytes }
             // The task has nothing to do before half the window is used: it is not woken per event.
             guard state.consumedSinceUpdate >= window / 2 else { return nil }
             defer { state.consumer = nil }
@@ -91,7 +87,7 @@ final class ClientCall: Sendable {
         }
         waiter?.resume()
         if let undecodable {
-            abandon(reason: "undecodable event", error: ChorusError(.internal, "server sent an undecodable message (\(undecodable.readableBytes) bytes)"))
+            abandon(reason: "undecodable event", error: ChorusError(.internal, "server sent an undecodable message (\(undecodable) bytes)"))
         }
     }
 

@@ -231,12 +231,14 @@ struct SSEBridge: AsyncParsableCommand {
     @Option(help: "Text events in the throughput stream.") var events: Int?
     @Option(help: "Concurrent SSE client levels, comma-separated.") var clients: String?
     @Option(help: "Measured throughput runs per path.") var runs: Int?
+    @Flag(help: "Through `chorusd bridge --upstream`'s wiring: the bridge in its own process, a ChorusClient of an RPC server that runs the models.") var viaRPC = false
 
     func run() async throws {
         var config: SSEBridgeScenario.Config = common.smoke ? .smoke : .init()
         if let events { config.events = events }
         if let clients { config.clientLevels = try parseCounts(clients, option: "--clients") }
         if let runs { config.runs = runs }
+        if viaRPC { config.viaRPC = true }
         try await common.run([SSEBridgeScenario(config: config)])
     }
 }

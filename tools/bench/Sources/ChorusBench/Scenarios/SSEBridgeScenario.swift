@@ -22,6 +22,11 @@ struct SSEBridgeScenario: Scenario {
         var chunksPerSecond = 20
         var answerSeconds = 8.0
         var rampSeconds = 2.0
+        /// Both parts through a second process: the bridge's service is a `ChorusClient` of the
+        /// first (`serve-chorus --upstream`, as `chorusd bridge --upstream`). Throughput's server
+        /// CPU is the bridge process's for SSE, the upstream's for RPC; with concurrent clients the
+        /// bridge process is the one pinned to CPU 0 and measured.
+        var viaRPC = false
         static let smoke = Config(events: 5_000, runs: 1, clientLevels: [20], answerSeconds: 0.5, rampSeconds: 0.1)
     }
 
@@ -37,6 +42,7 @@ struct SSEBridgeScenario: Scenario {
             "client_levels": .array(config.clientLevels.map { .int($0) }),
             "chunks_per_second_per_model": .int(config.chunksPerSecond),
             "answer_seconds": .number(config.answerSeconds),
+            "via_rpc": .bool(config.viaRPC),
             "placement": "throughput: one server process with RPC and bridge, client here; clients: server pinned to CPU 0",
         ])
         try await throughput(into: &result, context: context)
@@ -47,9 +53,12 @@ struct SSEBridgeScenario: Scenario {
     // MARK: 1. Throughput
 
     private func throughput(into result: inout ScenarioResult, context: ScenarioContext) async throws {
-        let server = try ServerProcess.launch(subcommand: "serve-chorus", arguments: ["--http"])
+        let upstream = config.viaRPC ? try ServerProcess.launch(subcommand: "serve-chorus") : nil
+        defer { upstream?.stop() }
+        let server = try ServerProcess.launch(subcommand: "serve-chorus", arguments: ["--http"] + (upstream.map { ["--upstream", "\($0.port)"] } ?? []))
         defer { server.stop() }
-        let rpcClient = ChorusStreamClient(port: server.port)
+        let rpcServer = upstream ?? server
+        let rpcClient = ChorusStreamClient(port: rpcServer.port)
         let httpPort = server.ports[1]
         let workload = StreamWorkload(count: config.events, payloadSize: 0)
 
@@ -61,7 +70,8 @@ struct SSEBridgeScenario: Scenario {
         var rpc: [(rate: Double, cpu: Double?)] = []
         for index in 0..<config.runs {
             for side in (index % 2 == 0 ? ["sse", "rpc"] : ["rpc", "sse"]) {
-                let cpu0 = ProcStats.cpuSeconds(pid: server.pid)
+                let pid = side == "sse" ? server.pid : rpcServer.pid
+                let cpu0 = ProcStats.cpuSeconds(pid: pid)
                 let clock = ContinuousClock()
                 let started = clock.now
                 let problems: [String]
@@ -71,7 +81,7 @@ struct SSEBridgeScenario: Scenario {
                     problems = try await rpcClient.stream(StreamPlan(workload: workload)).problems
                 }
                 let wall = (clock.now - started).secondsDouble
-                let cpu = ProcStats.cpuSeconds(pid: server.pid).flatMap { after in cpu0.map { (after - $0) * 1e6 / Double(config.events) } }
+                let cpu = ProcStats.cpuSeconds(pid: pid).flatMap { after in cpu0.map { (after - $0) * 1e6 / Double(config.events) } }
                 result.failures += problems.map { "\(side) run \(index + 1): \($0)" }
                 let rate = Double(config.events) / wall
                 context.log("\(name): run \(index + 1)/\(config.runs) \(side): \(Table.format(rate)) events/s, server CPU/event \(cpu.map { String(format: "%.2f", $0) } ?? "?") µs")
@@ -121,7 +131,11 @@ struct SSEBridgeScenario: Scenario {
         let registry = try BenchRegistry.write(BenchRegistry.demo(models), name: "sse-clients")
         var details: [JSONValue] = []
         for clients in config.clientLevels {
-            let server = try ServerProcess.launch(subcommand: "serve-chorus", arguments: ["--registry", registry, "--http", "--max-bridge-calls", "\(clients * 2)"], cpu: 0)
+            // Via RPC, the models run in an unpinned upstream process and the pinned one is the bridge.
+            let upstream = config.viaRPC ? try ServerProcess.launch(subcommand: "serve-chorus", arguments: ["--registry", registry]) : nil
+            defer { upstream?.stop() }
+            let service = upstream.map { ["--upstream", "\($0.port)"] } ?? ["--registry", registry]
+            let server = try ServerProcess.launch(subcommand: "serve-chorus", arguments: service + ["--http", "--max-bridge-calls", "\(clients * 2)"], cpu: 0)
             defer { server.stop() }
             let httpPort = server.ports[1]
             let idleRSS = ProcStats.rssBytes(pid: server.pid)

@@ -4,6 +4,7 @@ import ChorusCore
 import ChorusHTTPBridge
 import ChorusOrchestrator
 import ChorusProviders
+import ChorusRPCClient
 import ChorusRPCServer
 import ChorusWire
 import GRPCCore
@@ -25,6 +26,8 @@ struct ServeChorus: AsyncParsableCommand {
 
     @Option(help: "RPC port (0 picks a free one).") var port = 0
     @Option(help: "Serve the orchestrator over this registry file instead of the bench service.") var registry: String?
+    @Option(help: "Serve a ChorusClient of the Chorus RPC server on this port instead: the bridge in front of a remote chorusd, wired as `chorusd bridge --upstream` wires it.")
+    var upstream: Int?
     @Flag(help: "Also run the HTTP/SSE bridge on a free port.") var http = false
     @Option(help: "Most concurrent calls per RPC connection.") var maxCallsPerConnection = 100
     @Option(help: "Most concurrent calls through the bridge.") var maxBridgeCalls = 1000
@@ -37,7 +40,9 @@ struct ServeChorus: AsyncParsableCommand {
     func run() async throws {
         let logger = Logger(label: "bench.chorus", factory: { _ in SwiftLogNoOpLogHandler() })
         let service: any ChorusService
-        if let registry {
+        if let upstream {
+            service = ChorusClient(host: "127.0.0.1", port: upstream, configuration: ChorusClient.Configuration(callWindow: 64 * 1024))
+        } else if let registry {
             let context = ProviderContext(environment: [:], mediaRoot: nil, logger: logger)
             let models = try RegistryLoader.load(path: registry, context: context)
             service = Orchestrator(registry: models, limits: ServiceLimits(maxModelsPerCall: 8), logger: logger)
