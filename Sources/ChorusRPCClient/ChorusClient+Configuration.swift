@@ -11,17 +11,24 @@ extension ChorusClient {
         /// Calls refused without being processed (server draining, GOAWAY) are retried this many
         /// times on a new connection.
         public var transparentRetries: Int
+        /// Most connections open at once. Another is opened only when every open one runs as many
+        /// calls as the server allows per connection (chorusd: 100 by default); past this many,
+        /// new calls wait for a slot on the least busy connection.
+        public var maxConnections: Int
 
         public init(
             connectTimeout: Duration = .seconds(10),
             maxFramePayload: Int = 4 * 1024 * 1024,
             callWindow: Int = 1024 * 1024,
-            transparentRetries: Int = 2
+            transparentRetries: Int = 2,
+            maxConnections: Int = 8
         ) {
+            precondition(maxConnections >= 1, "maxConnections must be at least 1")
             self.connectTimeout = connectTimeout
             self.maxFramePayload = maxFramePayload
             self.callWindow = callWindow
             self.transparentRetries = transparentRetries
+            self.maxConnections = maxConnections
         }
     }
 }

@@ -7,8 +7,10 @@ import Synchronization
 
 /// The Swift client library for a Chorus server.
 ///
-/// One `ChorusClient` keeps one connection and runs any number of concurrent calls on it; it
-/// connects on first use and again after the connection is lost or drained by the server.
+/// One `ChorusClient` runs any number of concurrent calls over a few connections: it connects on
+/// first use, opens another connection when every open one is at the concurrency limit the
+/// server announced (up to ``Configuration/maxConnections``; beyond that calls queue for a
+/// slot), and connects again after a connection is lost or drained by the server.
 ///
 /// ```swift
 /// let client = ChorusClient(host: "127.0.0.1", port: 7070)
@@ -20,7 +22,7 @@ import Synchronization
 /// Cancelling the task that iterates cancels the call on the server. Errors are ``ChorusError``s.
 public final class ChorusClient: Sendable {
     private struct State {
-        var connection: ClientConnection?
+        var connections: [ClientConnection] = []
         var connecting: Task<ClientConnection, any Error>?
         var closed = false
     }
@@ -68,18 +70,18 @@ public final class ChorusClient: Sendable {
         try await connection().ping()
     }
 
-    /// Closes the connection; running calls fail with UNAVAILABLE. The client cannot be used afterwards.
+    /// Closes the connections; running calls fail with UNAVAILABLE. The client cannot be used afterwards.
     public func close() {
-        let (connection, connecting) = state.withLock { state in
+        let (connections, connecting) = state.withLock { state in
             state.closed = true
             defer {
-                state.connection = nil
+                state.connections = []
                 state.connecting = nil
             }
-            return (state.connection, state.connecting)
+            return (state.connections, state.connecting)
         }
         connecting?.cancel()
-        connection?.close()
+        for connection in connections { connection.close() }
     }
 
     // MARK: Internals
@@ -89,7 +91,8 @@ public final class ChorusClient: Sendable {
         var attempts = 0
         while true {
             do {
-                let call = try await connection().startCall(method: method, request: request, options: options, deliver: deliver)
+                let (connection, slotHeld) = try await connectionForCall()
+                let call = try await connection.startCall(method: method, request: request, options: options, slotHeld: slotHeld, deliver: deliver)
                 if let timeout = options.timeout { call.scheduleDeadline(after: timeout) }
                 return call
             } catch let refused as RefusedCall {
@@ -99,38 +102,68 @@ public final class ChorusClient: Sendable {
         }
     }
 
+    /// A usable connection (for a PING), connecting first if there is none.
     func connection() async throws -> ClientConnection {
-        enum Next { case ready(ClientConnection), wait(Task<ClientConnection, any Error>) }
-        let next: Next = try state.withLock { state in
+        while true {
+            if let connection = try state.withLock({ state throws -> ClientConnection? in
+                if state.closed { throw ChorusError(.unavailable, "the client is closed", retryable: false) }
+                return state.connections.first { $0.isUsable }
+            }) {
+                return connection
+            }
+            try await openConnection()
+        }
+    }
+
+    /// A connection for a new call. With `slotHeld` the call's slot under the server's limit is
+    /// already taken there; otherwise every connection was full and none may be added, and the
+    /// call queues on the least busy one.
+    func connectionForCall() async throws -> (ClientConnection, slotHeld: Bool) {
+        while true {
+            enum Next { case ready(ClientConnection), queue(ClientConnection), open }
+            let next: Next = try state.withLock { state in
+                if state.closed { throw ChorusError(.unavailable, "the client is closed", retryable: false) }
+                state.connections.removeAll { !$0.isUsable }
+                for connection in state.connections where connection.tryAcquireSlot() { return .ready(connection) }
+                if state.connecting != nil || state.connections.count < configuration.maxConnections { return .open }
+                return .queue(state.connections.min { $0.load < $1.load }!)
+            }
+            switch next {
+            case .ready(let connection): return (connection, true)
+            case .queue(let connection): return (connection, false)
+            case .open: try await openConnection()
+            }
+        }
+    }
+
+    /// Opens one more connection, or waits for the one being opened; either way it joins
+    /// `connections` (callers then look again: others may have taken its slots).
+    private func openConnection() async throws {
+        let task: Task<ClientConnection, any Error> = try state.withLock { state in
             if state.closed { throw ChorusError(.unavailable, "the client is closed", retryable: false) }
-            if let connection = state.connection, connection.isUsable { return .ready(connection) }
-            if let connecting = state.connecting { return .wait(connecting) }
+            if let connecting = state.connecting { return connecting }
             let (host, port, configuration, group, logger) = (self.host, self.port, self.configuration, self.group, self.logger)
             let task = Task {
                 try await ClientConnection.connect(host: host, port: port, configuration: configuration, group: group, logger: logger)
             }
             state.connecting = task
-            return .wait(task)
+            return task
         }
-        switch next {
-        case .ready(let connection):
-            return connection
-        case .wait(let task):
-            do {
-                let connection = try await task.value
-                state.withLock { state in
-                    if state.connecting == task {
-                        state.connecting = nil
-                        state.connection = connection
-                    }
+        do {
+            let connection = try await task.value
+            let closed = state.withLock { state -> Bool in
+                if state.connecting == task {
+                    state.connecting = nil
+                    if !state.closed { state.connections.append(connection) }
                 }
-                return connection
-            } catch {
-                state.withLock { state in
-                    if state.connecting == task { state.connecting = nil }
-                }
-                throw ChorusError(from: error)
+                return state.closed
             }
+            if closed { connection.close() }
+        } catch {
+            state.withLock { state in
+                if state.connecting == task { state.connecting = nil }
+            }
+            throw ChorusError(from: error)
         }
     }
 

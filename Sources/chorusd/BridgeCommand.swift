@@ -43,8 +43,10 @@ struct BridgeCommand: AsyncParsableCommand {
         // chorusd only while the call's slowest SSE client keeps up: one window is what a stalled
         // client can still make the bridge hold per call beyond its client lag (512 events). 64 KiB
         // is ~1,500 token events, where the client library's 1 MiB default would be ~20,000; on
-        // loopback or a LAN it does not limit a stream's rate.
-        let client = ChorusClient(host: host, port: port, configuration: ChorusClient.Configuration(callWindow: 64 * 1024), logger: logger)
+        // loopback or a LAN it does not limit a stream's rate. Up to 64 connections: chorusd runs
+        // 100 calls per connection by default and the bridge up to `--http-max-calls` (1,000).
+        let client = ChorusClient(
+            host: host, port: port, configuration: ChorusClient.Configuration(callWindow: 64 * 1024, maxConnections: 64), logger: logger)
         defer { client.close() }
         let bridge = ChorusHTTPBridge(service: client, configuration: configuration, logger: logger)
         logger.info("chorus HTTP bridge", metadata: ["address": "\(configuration.host):\(configuration.port)", "upstream": "\(upstream)"])

@@ -135,12 +135,12 @@ struct ConformanceTests {
         }
     }
 
-    @Test("max_streams: with one concurrent call allowed, ten parallel calls all succeed")
+    @Test("max_streams: with one concurrent call allowed, ten parallel calls on one connection all succeed")
     func maxStreams() async throws {
         var configuration = ChorusRPCServer.Configuration()
         configuration.maxConcurrentCallsPerConnection = 1
         try await withServer(service: ConformanceService(), configuration: configuration) { _, port in
-            try await withClient(port: port) { client in
+            try await withClient(port: port, configuration: ChorusClient.Configuration(maxConnections: 1)) { client in
                 try await withThrowingTaskGroup(of: Int.self) { group in
                     for _ in 0..<10 {
                         group.addTask { try await collect(client.analyze(AnalyzeRequest(query: "interval:5 sizes:1,2,3"))).count }

@@ -238,10 +238,11 @@ final class ClientConnection: Sendable {
         state.withLock { $0.closedError == nil && $0.goAway == nil && $0.nextStreamID < Frame.maxStreamID - 2 }
     }
 
-    /// Starts a call: waits for a free slot under the server's concurrency limit, then sends CALL_START.
-    /// With `deliver`, the call's messages are pushed to it from the read loop (``ClientCall``).
-    func startCall(method: String, request: some WireMessage, options: CallOptions, deliver: ClientCall.Deliver? = nil) async throws -> ClientCall {
-        try await acquireSlot()
+    /// Starts a call: waits for a free slot under the server's concurrency limit (unless the caller
+    /// holds one from ``tryAcquireSlot()``), then sends CALL_START. With `deliver`, the call's
+    /// messages are pushed to it from the read loop (``ClientCall``).
+    func startCall(method: String, request: some WireMessage, options: CallOptions, slotHeld: Bool = false, deliver: ClientCall.Deliver? = nil) async throws -> ClientCall {
+        if !slotHeld { try await acquireSlot() }
         let window = options.window ?? configuration.callWindow
         let start = CallStartMessage(
             method: method,
@@ -320,6 +321,19 @@ final class ClientConnection: Sendable {
     }
 
     // MARK: Concurrency slots
+
+    /// Takes a call slot if one is free and nobody is queued for one; never waits.
+    func tryAcquireSlot() -> Bool {
+        state.withLock { state in
+            guard state.closedError == nil, state.goAway == nil, state.slotWaiters.isEmpty,
+                  state.activeCalls < state.maxConcurrentCalls else { return false }
+            state.activeCalls += 1
+            return true
+        }
+    }
+
+    /// Calls running or queued here, to pick the least busy connection to queue on.
+    var load: Int { state.withLock { $0.activeCalls + $0.slotWaiters.count } }
 
     private func acquireSlot() async throws {
         let id: UInt64? = try state.withLock { state in
