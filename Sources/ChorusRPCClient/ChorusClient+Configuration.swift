@@ -30,5 +30,17 @@ extension ChorusClient {
             self.transparentRetries = transparentRetries
             self.maxConnections = maxConnections
         }
+
+        /// For a process that forwards a remote chorusd's calls to clients of its own, as
+        /// `chorusd bridge --upstream` does through ``ChorusClient/analyze(_:context:sink:)``.
+        ///
+        /// Credit goes back to chorusd only while the forwarding sink has room, so one call window
+        /// is what a stalled downstream client can still make the forwarder hold per call: 64 KiB
+        /// is ~1,500 token events, where the 1 MiB default would be ~20,000, and on loopback or a
+        /// LAN it does not limit a stream's rate. Up to 64 connections, since chorusd runs 100
+        /// calls per connection by default and a bridge accepts up to 1,000.
+        public static var forwarding: Configuration {
+            Configuration(callWindow: 64 * 1024, maxConnections: 64)
+        }
     }
 }

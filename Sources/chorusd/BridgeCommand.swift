@@ -39,14 +39,8 @@ struct BridgeCommand: AsyncParsableCommand {
             throw ValidationError("the bridge needs an HTTP address; 'off' makes no sense here")
         }
         if let grace = try HTTPOptions.drainGrace(drainGrace, environment: environment) { configuration.drainGracePeriod = grace }
-        // A call's events are pushed into the bridge as they arrive, and credit goes back to
-        // chorusd only while the call's slowest SSE client keeps up: one window is what a stalled
-        // client can still make the bridge hold per call beyond its client lag (512 events). 64 KiB
-        // is ~1,500 token events, where the client library's 1 MiB default would be ~20,000; on
-        // loopback or a LAN it does not limit a stream's rate. Up to 64 connections: chorusd runs
-        // 100 calls per connection by default and the bridge up to `--http-max-calls` (1,000).
-        let client = ChorusClient(
-            host: host, port: port, configuration: ChorusClient.Configuration(callWindow: 64 * 1024, maxConnections: 64), logger: logger)
+        // A small call window bounds what a stalled SSE client can make the bridge hold per call.
+        let client = ChorusClient(host: host, port: port, configuration: .forwarding, logger: logger)
         defer { client.close() }
         let bridge = ChorusHTTPBridge(service: client, configuration: configuration, logger: logger)
         logger.info("chorus HTTP bridge", metadata: ["address": "\(configuration.host):\(configuration.port)", "upstream": "\(upstream)"])

@@ -30,7 +30,8 @@ private final class FloodService: ChorusService {
 @Suite("SSE: a client that stops reading")
 struct SlowClientTests {
     /// In process, and through the RPC hop of `chorusd bridge --upstream` (a `ChorusClient` with
-    /// the 64 KiB call window that command uses, events pushed into the bridge from its read loop).
+    /// the `.forwarding` configuration that command uses, events pushed into the bridge from its
+    /// read loop).
     @Test("holds the service back instead of growing the bridge's memory", arguments: [false, true])
     func stalledClientHoldsServiceBack(throughRPC: Bool) async throws {
         let service = FloodService(count: 300_000)
@@ -59,7 +60,7 @@ struct SlowClientTests {
         }
         if throughRPC {
             try await withRPCServer(service: service) { rpcPort in
-                let client = ChorusClient(host: "127.0.0.1", port: rpcPort, configuration: ChorusClient.Configuration(callWindow: 64 * 1024))
+                let client = ChorusClient(host: "127.0.0.1", port: rpcPort, configuration: .forwarding)
                 defer { client.close() }
                 try await run(client)
             }

@@ -15,12 +15,10 @@ struct RefusedCall: Error {
 /// - Pulled (no `deliver`): payloads are buffered until a task takes everything buffered at once
 ///   (``nextBatch(into:)``): one lock and no suspension per batch instead of per message, which is
 ///   what lets one call carry hundreds of thousands of events per second.
-/// - Pushed (`deliver`): the connection's read loop hands each payload to `deliver` as it arrives,
-///   and the call's task only wakes once per half window to return credit after the consumer made
-///   room (``runPushed(waitForCapacity:)``). A stream whose events arrive one at a time (a model's
-///   tokens) then costs no task wake-up per event.
-///
-/// The read loop hands over a read's messages together in both modes.
+/// - Pushed (`deliver`): the connection's read loop hands each socket read's payloads to `deliver`
+///   as they arrive, and the call's task only wakes once per half window to return credit after
+///   the consumer made room (``runPushed(waitForCapacity:)``). A stream whose events arrive one at
+///   a time (a model's tokens) then costs no task wake-up per event.
 final class ClientCall: Sendable {
     /// Takes the MESSAGE payloads of one socket read on the connection's read loop, in order;
     /// returns the size of the first one it cannot decode (after delivering those before it), nil

@@ -49,7 +49,7 @@ struct ManyStreamsScenario: Scenario {
         /// the same client, events pushed into a sink on the connection's read loop, a task per call
         /// that wakes only at the call's end.
         var reader = "wire"
-        /// With the `client` reader, where it reads each call's events: on the global pool
+        /// With the `client` and `sink` readers, where each call's task runs: on the global pool
         /// (`global-pool`, a plain `for try await` from any task), or on its connection's event
         /// loop (`event-loop`, what a NIO-based backend can do: `ChorusClient(eventLoopGroup: loop)`
         /// and the reading task preferring `EventLoopTaskExecutor(eventLoop: loop)`).

@@ -43,7 +43,9 @@ struct SSEBridgeScenario: Scenario {
             "chunks_per_second_per_model": .int(config.chunksPerSecond),
             "answer_seconds": .number(config.answerSeconds),
             "via_rpc": .bool(config.viaRPC),
-            "placement": "throughput: one server process with RPC and bridge, client here; clients: server pinned to CPU 0",
+            "placement": config.viaRPC
+                ? "the bridge in its own process over a ChorusClient of an RPC server process; throughput: client here; clients: the bridge pinned to CPU 0"
+                : "throughput: one server process with RPC and bridge, client here; clients: server pinned to CPU 0",
         ])
         try await throughput(into: &result, context: context)
         try await concurrentClients(into: &result, context: context)

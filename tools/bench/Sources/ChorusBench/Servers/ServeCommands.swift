@@ -41,7 +41,7 @@ struct ServeChorus: AsyncParsableCommand {
         let logger = Logger(label: "bench.chorus", factory: { _ in SwiftLogNoOpLogHandler() })
         let service: any ChorusService
         if let upstream {
-            service = ChorusClient(host: "127.0.0.1", port: upstream, configuration: ChorusClient.Configuration(callWindow: 64 * 1024, maxConnections: 64))
+            service = ChorusClient(host: "127.0.0.1", port: upstream, configuration: .forwarding)
         } else if let registry {
             let context = ProviderContext(environment: [:], mediaRoot: nil, logger: logger)
             let models = try RegistryLoader.load(path: registry, context: context)
