@@ -15,13 +15,18 @@ extension ChorusClient {
         /// calls as the server allows per connection (chorusd: 100 by default); past this many,
         /// new calls wait for a slot on the least busy connection.
         public var maxConnections: Int
+        /// A connection that has run no call for this long is closed, unless it is the client's
+        /// only one: the connections a burst needed past the first do not stay open for good.
+        /// nil keeps every connection until ``ChorusClient/close()``.
+        public var idleConnectionTimeout: Duration?
 
         public init(
             connectTimeout: Duration = .seconds(10),
             maxFramePayload: Int = 4 * 1024 * 1024,
             callWindow: Int = 1024 * 1024,
             transparentRetries: Int = 2,
-            maxConnections: Int = 8
+            maxConnections: Int = 8,
+            idleConnectionTimeout: Duration? = .seconds(30)
         ) {
             precondition(maxConnections >= 1, "maxConnections must be at least 1")
             self.connectTimeout = connectTimeout
@@ -29,6 +34,7 @@ extension ChorusClient {
             self.callWindow = callWindow
             self.transparentRetries = transparentRetries
             self.maxConnections = maxConnections
+            self.idleConnectionTimeout = idleConnectionTimeout
         }
 
         /// For a process that forwards a remote chorusd's calls to clients of its own, as

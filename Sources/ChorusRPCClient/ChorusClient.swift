@@ -143,8 +143,9 @@ public final class ChorusClient: Sendable {
             if state.closed { throw ChorusError(.unavailable, "the client is closed", retryable: false) }
             if let connecting = state.connecting { return connecting }
             let (host, port, configuration, group, logger) = (self.host, self.port, self.configuration, self.group, self.logger)
+            let onIdle: @Sendable (ClientConnection) -> Void = { [weak self] connection in self?.closeIdle(connection) }
             let task = Task {
-                try await ClientConnection.connect(host: host, port: port, configuration: configuration, group: group, logger: logger)
+                try await ClientConnection.connect(host: host, port: port, configuration: configuration, group: group, logger: logger, onIdle: onIdle)
             }
             state.connecting = task
             return task
@@ -165,6 +166,22 @@ public final class ChorusClient: Sendable {
             }
             throw ChorusError(from: error)
         }
+    }
+
+    /// Closes a connection that ran no call for `idleConnectionTimeout`, unless it is the last
+    /// usable one: a client that is used now and then keeps one warm connection, and the extra
+    /// ones a burst opened go away.
+    private func closeIdle(_ connection: ClientConnection) {
+        let close = state.withLock { state -> Bool in
+            guard !state.closed,
+                  state.connections.contains(where: { $0 !== connection && $0.isUsable }),
+                  connection.retireIfIdle() else { return false }
+            state.connections.removeAll { $0 === connection }
+            return true
+        }
+        guard close else { return }
+        logger.debug("closing idle connection", metadata: ["target": "\(host):\(port)"])
+        connection.close()
     }
 
     private func unary(_ method: String, request: some WireMessage, options: CallOptions) async throws -> ByteBuffer {

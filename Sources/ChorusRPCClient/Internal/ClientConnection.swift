@@ -21,6 +21,11 @@ final class ClientConnection: Sendable {
         var closedError: ChorusError?
         var pings: [UInt64: CheckedContinuation<Void, any Error>] = [:]
         var pingCounter: UInt64 = 0
+        /// Closed by the client for having been idle: takes no new calls.
+        var retired = false
+        /// When the last call ended (or the connection opened), while no call runs.
+        var idleSince: NIODeadline?
+        var idleTimer: Scheduled<Void>?
     }
 
     let channel: NIOAsyncChannel<[FrameDecoder.Output], Never>
@@ -28,14 +33,24 @@ final class ClientConnection: Sendable {
     let target: String
     let configuration: ChorusClient.Configuration
     let logger: Logger
+    /// Called when the connection has run no call for `configuration.idleConnectionTimeout`.
+    let onIdle: @Sendable (ClientConnection) -> Void
     let state = Mutex(State())
 
-    private init(channel: NIOAsyncChannel<[FrameDecoder.Output], Never>, writer: FrameWriter, target: String, configuration: ChorusClient.Configuration, logger: Logger) {
+    private init(
+        channel: NIOAsyncChannel<[FrameDecoder.Output], Never>,
+        writer: FrameWriter,
+        target: String,
+        configuration: ChorusClient.Configuration,
+        logger: Logger,
+        onIdle: @escaping @Sendable (ClientConnection) -> Void
+    ) {
         self.channel = channel
         self.writer = writer
         self.target = target
         self.configuration = configuration
         self.logger = logger
+        self.onIdle = onIdle
     }
 
     /// Connects, exchanges prefaces and waits for the server's SETTINGS.
@@ -44,7 +59,8 @@ final class ClientConnection: Sendable {
         port: Int,
         configuration: ChorusClient.Configuration,
         group: any EventLoopGroup,
-        logger: Logger
+        logger: Logger,
+        onIdle: @escaping @Sendable (ClientConnection) -> Void = { _ in }
     ) async throws -> ClientConnection {
         let target = "\(host):\(port)"
         let (asyncChannel, writer): (NIOAsyncChannel<[FrameDecoder.Output], Never>, FrameWriter)
@@ -64,7 +80,7 @@ final class ClientConnection: Sendable {
         } catch {
             throw ChorusError(.unavailable, "cannot connect to \(target): \(error)")
         }
-        let connection = ClientConnection(channel: asyncChannel, writer: writer, target: target, configuration: configuration, logger: logger)
+        let connection = ClientConnection(channel: asyncChannel, writer: writer, target: target, configuration: configuration, logger: logger, onIdle: onIdle)
         writer.write { ConnectionPreface.write(into: &$0) }
         // The read loop owns the channel for the connection's lifetime; it ends when the peer closes
         // or `close()` is called, and fails whatever is still running.
@@ -87,6 +103,9 @@ final class ClientConnection: Sendable {
             connection.close()
             throw ChorusError(from: error)
         }
+        // A connection opened for a call that another connection's freed slot then served may
+        // never run one; it idles out like any other.
+        connection.noteIdleIfNoCalls()
         return connection
     }
 
@@ -215,6 +234,8 @@ final class ClientConnection: Sendable {
             state.slotWaiters = []
             let pings = Array(state.pings.values)
             state.pings = [:]
+            state.idleTimer?.cancel()
+            state.idleTimer = nil
             return (calls, handshake, waiters, pings)
         }
         writer.close(flushPending: true)
@@ -235,7 +256,7 @@ final class ClientConnection: Sendable {
 
     /// True while new calls may be started here.
     var isUsable: Bool {
-        state.withLock { $0.closedError == nil && $0.goAway == nil && $0.nextStreamID < Frame.maxStreamID - 2 }
+        state.withLock { $0.closedError == nil && $0.goAway == nil && !$0.retired && $0.nextStreamID < Frame.maxStreamID - 2 }
     }
 
     /// Starts a call: waits for a free slot under the server's concurrency limit (unless the caller
@@ -256,7 +277,7 @@ final class ClientConnection: Sendable {
             if state.goAway != nil {
                 return .failure(ChorusError(.unavailable, "connection is draining"))
             }
-            if state.closedError != nil { return .failure(ChorusError(.unavailable, "connection closed")) }
+            if state.retired { return .failure(ChorusError(.unavailable, "connection closed as idle")) }
             let id = state.nextStreamID
             state.nextStreamID += 2
             let call = ClientCall(connection: self, streamID: id, window: window, deliver: deliver)
@@ -318,85 +339,5 @@ final class ClientConnection: Sendable {
             }
             if let immediate { continuation.resume(with: immediate) }
         }
-    }
-
-    // MARK: Concurrency slots
-
-    /// Takes a call slot if one is free and nobody is queued for one; never waits.
-    func tryAcquireSlot() -> Bool {
-        state.withLock { state in
-            guard state.closedError == nil, state.goAway == nil, state.slotWaiters.isEmpty,
-                  state.activeCalls < state.maxConcurrentCalls else { return false }
-            state.activeCalls += 1
-            return true
-        }
-    }
-
-    /// Calls running or queued here, to pick the least busy connection to queue on.
-    var load: Int { state.withLock { $0.activeCalls + $0.slotWaiters.count } }
-
-    private func acquireSlot() async throws {
-        let id: UInt64? = try state.withLock { state in
-            if let error = state.closedError { throw error }
-            if state.activeCalls < state.maxConcurrentCalls {
-                state.activeCalls += 1
-                return nil
-            }
-            state.nextWaiterID += 1
-            return state.nextWaiterID
-        }
-        guard let id else { return }
-        try await withTaskCancellationHandler {
-            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
-                let immediate: Result<Void, any Error>? = state.withLock { state in
-                    if let error = state.closedError { return .failure(error) }
-                    if Task.isCancelled { return .failure(CancellationError()) }
-                    if state.activeCalls < state.maxConcurrentCalls {
-                        state.activeCalls += 1
-                        return .success(())
-                    }
-                    state.slotWaiters.append((id, continuation))
-                    return nil
-                }
-                if let immediate { continuation.resume(with: immediate) }
-            }
-        } onCancel: {
-            state.withLock { state -> CheckedContinuation<Void, any Error>? in
-                guard let index = state.slotWaiters.firstIndex(where: { $0.id == id }) else { return nil }
-                return state.slotWaiters.remove(at: index).continuation
-            }?.resume(throwing: CancellationError())
-        }
-    }
-
-    private func releaseSlot() {
-        let next = state.withLock { state -> CheckedContinuation<Void, any Error>? in
-            guard !state.slotWaiters.isEmpty else {
-                state.activeCalls -= 1
-                return nil
-            }
-            // Hand the slot straight to the next waiter (activeCalls unchanged).
-            return state.slotWaiters.removeFirst().continuation
-        }
-        next?.resume()
-    }
-
-    private func resumeSlotWaiters() {
-        let ready = state.withLock { state -> [CheckedContinuation<Void, any Error>] in
-            var ready: [CheckedContinuation<Void, any Error>] = []
-            while state.activeCalls < state.maxConcurrentCalls, !state.slotWaiters.isEmpty {
-                state.activeCalls += 1
-                ready.append(state.slotWaiters.removeFirst().continuation)
-            }
-            return ready
-        }
-        for waiter in ready { waiter.resume() }
-    }
-
-    private func failSlotWaiters(_ error: any Error) {
-        let waiters = state.withLock { state -> [CheckedContinuation<Void, any Error>] in
-            defer { state.slotWaiters = [] }
-            return state.slotWaiters.map(\.continuation)
-        }
-        for waiter in waiters { waiter.resume(throwing: error) }
     }
 }
