@@ -20,6 +20,8 @@ swift test --skip-build --no-parallel
 tools/leak-check.sh
 # The stdlib Python client written from proto/PROTOCOL.md alone, against a real chorusd.
 tools/raw-client-test.sh
+# chorusd refuses unreadable or out-of-range settings (flags and environment) at start, naming them.
+tools/settings-test.sh
 # SIGTERM to a real chorusd with calls streaming about an uploaded video: refuse, drain, delete, exit 0.
 tools/shutdown-test.sh
 # A minute of mixed RPC and SSE calls (chorusd's bridge and a standalone `chorusd bridge`) with

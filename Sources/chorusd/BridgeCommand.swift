@@ -22,6 +22,12 @@ struct BridgeCommand: AsyncParsableCommand {
     @Option(help: "Seconds running calls may continue after SIGTERM. Env: CHORUS_DRAIN_GRACE. Default: 30.")
     var drainGrace: Double?
 
+    @Option(help: "Most RPC connections to the upstream chorusd; another opens only when every open one runs as many calls as chorusd allows per connection. Env: CHORUS_UPSTREAM_CONNECTIONS. Default: 64.")
+    var upstreamConnections: Int?
+
+    @Option(help: "Seconds an upstream connection may stay without calls before it is closed (the last one stays; 0: never). Env: CHORUS_UPSTREAM_IDLE_TIMEOUT. Default: 30.")
+    var upstreamIdleTimeout: Double?
+
     @Option(help: "Log level. Env: CHORUS_LOG_LEVEL. Default: info.")
     var logLevel: String?
 
@@ -40,7 +46,16 @@ struct BridgeCommand: AsyncParsableCommand {
         }
         if let grace = try HTTPOptions.drainGrace(drainGrace, environment: environment) { configuration.drainGracePeriod = grace }
         // A small call window bounds what a stalled SSE client can make the bridge hold per call.
-        let client = ChorusClient(host: host, port: port, configuration: .forwarding, logger: logger)
+        var clientConfiguration = ChorusClient.Configuration.forwarding
+        if let count = try Setting.integer(upstreamConnections, "CHORUS_UPSTREAM_CONNECTIONS", environment: environment) {
+            guard count > 0 else { throw ValidationError("upstream connections must be a positive integer, got \(count)") }
+            clientConfiguration.maxConnections = count
+        }
+        if let seconds = try Setting.seconds(upstreamIdleTimeout, "CHORUS_UPSTREAM_IDLE_TIMEOUT", name: "upstream idle timeout", environment: environment) {
+            guard seconds >= 0 else { throw ValidationError("upstream idle timeout must be zero or more seconds, got \(seconds)") }
+            clientConfiguration.idleConnectionTimeout = seconds == 0 ? nil : .milliseconds(Int64(seconds * 1000))
+        }
+        let client = ChorusClient(host: host, port: port, configuration: clientConfiguration, logger: logger)
         defer { client.close() }
         let bridge = ChorusHTTPBridge(service: client, configuration: configuration, logger: logger)
         logger.info("chorus HTTP bridge", metadata: ["address": "\(configuration.host):\(configuration.port)", "upstream": "\(upstream)"])

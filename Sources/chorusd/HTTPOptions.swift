@@ -51,43 +51,43 @@ struct HTTPOptions: ParsableArguments {
         configuration.allowedOrigins = allowOrigin.isEmpty
             ? (environment["CHORUS_ALLOWED_ORIGINS"] ?? "").split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
             : allowOrigin
-        if let seconds = heartbeat ?? environment["CHORUS_HEARTBEAT"].flatMap(Double.init) {
+        if let seconds = try Setting.seconds(heartbeat, "CHORUS_HEARTBEAT", name: "heartbeat", environment: environment) {
             guard seconds > 0 else { throw ValidationError("heartbeat must be positive seconds") }
             configuration.heartbeatInterval = .milliseconds(Int64(seconds * 1000))
         }
-        if let calls = httpMaxCalls ?? environment["CHORUS_HTTP_MAX_CALLS"].flatMap(Int.init) {
+        if let calls = try Setting.integer(httpMaxCalls, "CHORUS_HTTP_MAX_CALLS", environment: environment) {
             guard calls > 0 else { throw ValidationError("HTTP max calls must be a positive integer") }
             configuration.maxConcurrentCalls = calls
         }
-        if let seconds = replayRetention ?? environment["CHORUS_REPLAY_RETENTION"].flatMap(Double.init) {
+        if let seconds = try Setting.seconds(replayRetention, "CHORUS_REPLAY_RETENTION", name: "replay retention", environment: environment) {
             guard seconds >= 0 else { throw ValidationError("replay retention must be zero or more seconds") }
             configuration.replayRetention = .milliseconds(Int64(seconds * 1000))
         }
-        if let bytes = replayBytes ?? environment["CHORUS_REPLAY_BYTES"].flatMap(Int.init) {
+        if let bytes = try Setting.integer(replayBytes, "CHORUS_REPLAY_BYTES", environment: environment) {
             guard bytes > 0 else { throw ValidationError("replay bytes must be a positive integer") }
             configuration.replayMaxBytes = bytes
         }
-        if let bytes = replayTotalBytes ?? environment["CHORUS_REPLAY_TOTAL_BYTES"].flatMap(Int.init) {
+        if let bytes = try Setting.integer(replayTotalBytes, "CHORUS_REPLAY_TOTAL_BYTES", environment: environment) {
             guard bytes >= 0 else { throw ValidationError("replay total bytes must be zero or more") }
             configuration.replayMaxTotalBytes = bytes
         }
-        if let calls = replayMaxCalls ?? environment["CHORUS_REPLAY_MAX_CALLS"].flatMap(Int.init) {
+        if let calls = try Setting.integer(replayMaxCalls, "CHORUS_REPLAY_MAX_CALLS", environment: environment) {
             guard calls >= 0 else { throw ValidationError("replay max calls must be zero or more") }
             configuration.replayMaxCalls = calls
         }
-        if let bytes = httpMaxBody ?? environment["CHORUS_HTTP_MAX_BODY"].flatMap(Int.init) {
+        if let bytes = try Setting.integer(httpMaxBody, "CHORUS_HTTP_MAX_BODY", environment: environment) {
             guard bytes > 0 else { throw ValidationError("HTTP max body must be a positive integer") }
             configuration.maxBodyBytes = bytes
         }
-        if let seconds = httpIdleTimeout ?? environment["CHORUS_HTTP_IDLE_TIMEOUT"].flatMap(Double.init) {
+        if let seconds = try Setting.seconds(httpIdleTimeout, "CHORUS_HTTP_IDLE_TIMEOUT", name: "HTTP idle timeout", environment: environment) {
             guard seconds >= 0 else { throw ValidationError("HTTP idle timeout must be zero or more seconds") }
             configuration.idleConnectionTimeout = seconds == 0 ? nil : .milliseconds(Int64(seconds * 1000))
         }
-        if let backlog = httpListenBacklog ?? environment["CHORUS_HTTP_LISTEN_BACKLOG"].flatMap(Int.init) {
+        if let backlog = try Setting.integer(httpListenBacklog, "CHORUS_HTTP_LISTEN_BACKLOG", environment: environment) {
             guard backlog > 0, backlog <= Int(Int32.max) else { throw ValidationError("HTTP listen backlog must be a positive integer, got \(backlog)") }
             configuration.listenBacklog = backlog
         }
-        if let seconds = resumeGrace ?? environment["CHORUS_RESUME_GRACE"].flatMap(Double.init) {
+        if let seconds = try Setting.seconds(resumeGrace, "CHORUS_RESUME_GRACE", name: "resume grace", environment: environment) {
             guard seconds >= 0, seconds <= 3600 else { throw ValidationError("resume grace must be between 0 and 3600 seconds, got \(seconds)") }
             configuration.resumeGracePeriod = .milliseconds(Int64(seconds * 1000))
         }
@@ -96,8 +96,8 @@ struct HTTPOptions: ParsableArguments {
 
     /// `--drain-grace` or `CHORUS_DRAIN_GRACE` (seconds), shared by `serve` and `bridge`; nil when neither is set.
     static func drainGrace(_ flag: Double?, environment: [String: String]) throws -> Duration? {
-        guard let grace = flag ?? environment["CHORUS_DRAIN_GRACE"].flatMap(Double.init) else { return nil }
-        guard grace >= 0 else { throw ValidationError("drain grace must be zero or more seconds") }
+        guard let grace = try Setting.seconds(flag, "CHORUS_DRAIN_GRACE", name: "drain grace", environment: environment) else { return nil }
+        guard grace >= 0 else { throw ValidationError("drain grace must be zero or more seconds, got \(grace)") }
         return .milliseconds(Int64(grace * 1000))
     }
 

@@ -1,0 +1,39 @@
+import ArgumentParser
+import Foundation
+
+/// Reads one numeric setting: its flag, else its environment variable, else nil (the default).
+///
+/// A variable that is set but is not a number is an error naming it, never silently the default:
+/// `CHORUS_HTTP_MAX_CALLS=1k` must not start a bridge with 1,000 calls when 1,000 was not what
+/// the operator wrote. Seconds must be finite and at most ``maxSeconds`` (about 31 years), since
+/// they become `Duration`s through `Int64` milliseconds. Other range checks stay with each caller,
+/// which knows the setting's bounds.
+enum Setting {
+    static let maxSeconds = 1e9
+
+    static func integer(_ flag: Int?, _ variable: String, environment: [String: String]) throws -> Int? {
+        if let flag { return flag }
+        guard let text = text(variable, environment) else { return nil }
+        guard let value = Int(text) else { throw ValidationError("\(variable)='\(text)' is not an integer") }
+        return value
+    }
+
+    static func seconds(_ flag: Double?, _ variable: String, name: String, environment: [String: String]) throws -> Double? {
+        if let flag {
+            guard flag.isFinite, abs(flag) <= maxSeconds else {
+                throw ValidationError("\(name) must be a finite number of seconds up to \(Int(maxSeconds)), got \(flag)")
+            }
+            return flag
+        }
+        guard let text = text(variable, environment) else { return nil }
+        guard let value = Double(text), value.isFinite, abs(value) <= maxSeconds else {
+            throw ValidationError("\(variable)='\(text)' is not a number of seconds up to \(Int(maxSeconds))")
+        }
+        return value
+    }
+
+    private static func text(_ variable: String, _ environment: [String: String]) -> String? {
+        guard let text = environment[variable]?.trimmingCharacters(in: .whitespaces), !text.isEmpty else { return nil }
+        return text
+    }
+}
