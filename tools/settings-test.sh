@@ -32,7 +32,7 @@ refused() {
 
 serve=(serve --rpc-address 127.0.0.1:0 --http-address 127.0.0.1:0)
 bridge=(bridge --upstream 127.0.0.1:9 --http-address 127.0.0.1:0)
-refused "CHORUS_HTTP_MAX_CALLS='1k' is not an integer" -- CHORUS_HTTP_MAX_CALLS=1k -- "${serve[@]}"
+refused "CHORUS_HTTP_MAX_CALLS='1k' is not a positive integer (HTTP max calls)" -- CHORUS_HTTP_MAX_CALLS=1k -- "${serve[@]}"
 refused "CHORUS_HEARTBEAT='inf' is not a number of seconds" -- CHORUS_HEARTBEAT=inf -- "${serve[@]}"
 refused "CHORUS_DRAIN_GRACE='soon' is not a number of seconds" -- CHORUS_DRAIN_GRACE=soon -- "${serve[@]}"
 refused "CHORUS_RESUME_GRACE='nan' is not a number of seconds" -- CHORUS_RESUME_GRACE=nan -- "${serve[@]}"

@@ -98,16 +98,16 @@ extension ChorusClient: ChorusService {
             let call = try await startCall(method: ChorusMethod.analyze, request: request, options: options) { payloads in
                 var events: [AnalyzeEvent] = []
                 events.reserveCapacity(payloads.count)
-                var undecodable: Int?
-                for payload in payloads {
+                var failedAt: Int?
+                for (index, payload) in payloads.enumerated() {
                     guard let event = try? AnalyzeEvent(decoding: payload) else {
-                        undecodable = payload.readableBytes
+                        failedAt = index
                         break
                     }
                     events.append(event)
                 }
                 sink.append(contentsOf: events)
-                return undecodable
+                return failedAt
             }
             do {
                 try await call.runPushed { try await sink.waitForCapacity() }

@@ -47,8 +47,7 @@ struct BridgeCommand: AsyncParsableCommand {
         if let grace = try HTTPOptions.drainGrace(drainGrace, environment: environment) { configuration.drainGracePeriod = grace }
         // A small call window bounds what a stalled SSE client can make the bridge hold per call.
         var clientConfiguration = ChorusClient.Configuration.forwarding
-        if let count = try Setting.integer(upstreamConnections, "CHORUS_UPSTREAM_CONNECTIONS", environment: environment) {
-            guard count > 0 else { throw ValidationError("upstream connections must be a positive integer, got \(count)") }
+        if let count = try Setting.positiveInteger(upstreamConnections, "CHORUS_UPSTREAM_CONNECTIONS", name: "upstream connections", environment: environment) {
             clientConfiguration.maxConnections = count
         }
         if let seconds = try Setting.seconds(upstreamIdleTimeout, "CHORUS_UPSTREAM_IDLE_TIMEOUT", name: "upstream idle timeout", environment: environment) {

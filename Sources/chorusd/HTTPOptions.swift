@@ -55,16 +55,14 @@ struct HTTPOptions: ParsableArguments {
             guard seconds > 0 else { throw ValidationError("heartbeat must be positive seconds") }
             configuration.heartbeatInterval = .milliseconds(Int64(seconds * 1000))
         }
-        if let calls = try Setting.integer(httpMaxCalls, "CHORUS_HTTP_MAX_CALLS", environment: environment) {
-            guard calls > 0 else { throw ValidationError("HTTP max calls must be a positive integer") }
+        if let calls = try Setting.positiveInteger(httpMaxCalls, "CHORUS_HTTP_MAX_CALLS", name: "HTTP max calls", environment: environment) {
             configuration.maxConcurrentCalls = calls
         }
         if let seconds = try Setting.seconds(replayRetention, "CHORUS_REPLAY_RETENTION", name: "replay retention", environment: environment) {
             guard seconds >= 0 else { throw ValidationError("replay retention must be zero or more seconds") }
             configuration.replayRetention = .milliseconds(Int64(seconds * 1000))
         }
-        if let bytes = try Setting.integer(replayBytes, "CHORUS_REPLAY_BYTES", environment: environment) {
-            guard bytes > 0 else { throw ValidationError("replay bytes must be a positive integer") }
+        if let bytes = try Setting.positiveInteger(replayBytes, "CHORUS_REPLAY_BYTES", name: "replay bytes", environment: environment) {
             configuration.replayMaxBytes = bytes
         }
         if let bytes = try Setting.integer(replayTotalBytes, "CHORUS_REPLAY_TOTAL_BYTES", environment: environment) {
@@ -75,16 +73,15 @@ struct HTTPOptions: ParsableArguments {
             guard calls >= 0 else { throw ValidationError("replay max calls must be zero or more") }
             configuration.replayMaxCalls = calls
         }
-        if let bytes = try Setting.integer(httpMaxBody, "CHORUS_HTTP_MAX_BODY", environment: environment) {
-            guard bytes > 0 else { throw ValidationError("HTTP max body must be a positive integer") }
+        if let bytes = try Setting.positiveInteger(httpMaxBody, "CHORUS_HTTP_MAX_BODY", name: "HTTP max body", environment: environment) {
             configuration.maxBodyBytes = bytes
         }
         if let seconds = try Setting.seconds(httpIdleTimeout, "CHORUS_HTTP_IDLE_TIMEOUT", name: "HTTP idle timeout", environment: environment) {
             guard seconds >= 0 else { throw ValidationError("HTTP idle timeout must be zero or more seconds") }
             configuration.idleConnectionTimeout = seconds == 0 ? nil : .milliseconds(Int64(seconds * 1000))
         }
-        if let backlog = try Setting.integer(httpListenBacklog, "CHORUS_HTTP_LISTEN_BACKLOG", environment: environment) {
-            guard backlog > 0, backlog <= Int(Int32.max) else { throw ValidationError("HTTP listen backlog must be a positive integer, got \(backlog)") }
+        if let backlog = try Setting.positiveInteger(httpListenBacklog, "CHORUS_HTTP_LISTEN_BACKLOG", name: "HTTP listen backlog", environment: environment) {
+            guard backlog <= Int(Int32.max) else { throw ValidationError("HTTP listen backlog must be at most \(Int32.max), got \(backlog)") }
             configuration.listenBacklog = backlog
         }
         if let seconds = try Setting.seconds(resumeGrace, "CHORUS_RESUME_GRACE", name: "resume grace", environment: environment) {

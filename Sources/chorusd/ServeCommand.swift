@@ -121,15 +121,7 @@ struct DaemonSettings {
             flag ?? environment[variable].flatMap { $0.isEmpty ? nil : $0 }
         }
         func integer(_ flag: Int?, _ variable: String, name: String) throws -> Int? {
-            if let flag {
-                guard flag > 0 else { throw ValidationError("\(name) must be a positive integer, got \(flag)") }
-                return flag
-            }
-            guard let text = environment[variable], !text.isEmpty else { return nil }
-            guard let number = Int(text), number > 0 else {
-                throw ValidationError("\(variable)='\(text)' is not a positive integer (\(name))")
-            }
-            return number
+            try Setting.positiveInteger(flag, variable, name: name, environment: environment)
         }
         if let address = value(command.rpcAddress, "CHORUS_RPC_ADDRESS") {
             (rpc.host, rpc.port) = try HTTPOptions.split(address, what: "RPC address")

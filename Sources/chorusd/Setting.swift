@@ -18,6 +18,17 @@ enum Setting {
         return value
     }
 
+    /// A setting that must be at least 1; the error names the flag's setting or the variable.
+    static func positiveInteger(_ flag: Int?, _ variable: String, name: String, environment: [String: String]) throws -> Int? {
+        if let flag {
+            guard flag > 0 else { throw ValidationError("\(name) must be a positive integer, got \(flag)") }
+            return flag
+        }
+        guard let text = text(variable, environment) else { return nil }
+        guard let value = Int(text), value > 0 else { throw ValidationError("\(variable)='\(text)' is not a positive integer (\(name))") }
+        return value
+    }
+
     static func seconds(_ flag: Double?, _ variable: String, name: String, environment: [String: String]) throws -> Double? {
         if let flag {
             guard flag.isFinite, abs(flag) <= maxSeconds else {

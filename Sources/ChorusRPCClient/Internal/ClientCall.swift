@@ -21,7 +21,7 @@ struct RefusedCall: Error {
 ///   a time (a model's tokens) then costs no task wake-up per event.
 final class ClientCall: Sendable {
     /// Takes the MESSAGE payloads of one socket read on the connection's read loop, in order;
-    /// returns the size of the first one it cannot decode (after delivering those before it), nil
+    /// returns the index of the first one it cannot decode (after delivering those before it), nil
     /// when all were fine. Called under the call's lock, so it must not block; nothing is
     /// delivered after the call ended.
     typealias Deliver = @Sendable ([ByteBuffer]) -> Int?
@@ -74,10 +74,14 @@ final class ClientCall: Sendable {
         var undecodable: Int?
         let waiter = state.withLock { state -> UnsafeContinuation<Void, Never>? in
             guard state.end == nil else { return nil }
-            undecodable = deliver(payloads)
-            if undecodable != nil { return nil }
-            state.delivered = true
-            for payload in payloads { state.consumedSinceUpdate += Frame.headerSize + payload.readableBytes }
+            let failedAt = deliver(payloads)
+            let handed = payloads[..<(failedAt ?? payloads.count)]
+            if !handed.isEmpty { state.delivered = true }
+            for payload in handed { state.consumedSinceUpdate += Frame.headerSize + payload.readableBytes }
+            if let failedAt {
+                undecodable = payloads[failedAt].readableBytes
+                return nil
+            }
             // The task has nothing to do before half the window is used: it is not woken per event.
             guard state.consumedSinceUpdate >= window / 2 else { return nil }
             defer { state.consumer = nil }
