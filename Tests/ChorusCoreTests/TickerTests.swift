@@ -1,4 +1,5 @@
 import ChorusCore
+import Synchronization
 import Testing
 
 @Suite("Ticker (millisecond pacing shared by many sleepers)")
@@ -88,5 +89,126 @@ struct TickerTests {
         sleeps.cancel()
         await #expect(throws: CancellationError.self) { try await sleeps.value }
         #expect(clock.now - cancelledAt < .milliseconds(500))
+    }
+
+    @Test("a drive calls its step once per interval, synchronously from the tick, until the step says stop")
+    func driveSteps() async throws {
+        let ticker = Ticker()
+        let clock = ContinuousClock()
+        let steps = Counter()
+        let started = clock.now
+        try await ticker.withPacer { pacer in
+            try await pacer.drive(every: .milliseconds(3)) { steps.increment() < 10 }
+        }
+        #expect(steps.value == 10)
+        #expect(clock.now - started >= .milliseconds(30), "10 steps 3 ms apart took \(clock.now - started)")
+
+        // A pacer drives again after a drive ended, and sleeps between drives.
+        try await ticker.withPacer { pacer in
+            try await pacer.drive(every: .milliseconds(1)) { steps.increment() < 12 }
+            try await pacer.sleep(until: .now + .milliseconds(2))
+            try await pacer.drive(every: .milliseconds(1)) { steps.increment() < 14 }
+        }
+        #expect(steps.value == 14)
+    }
+
+    @Test("an error thrown by a step ends the drive with that error")
+    func driveThrows() async throws {
+        struct Refused: Error {}
+        let ticker = Ticker()
+        let steps = Counter()
+        await #expect(throws: Refused.self) {
+            try await ticker.withPacer { pacer in
+                try await pacer.drive(every: .milliseconds(1)) {
+                    if steps.increment() == 3 { throw Refused() }
+                    return true
+                }
+            }
+        }
+        #expect(steps.value == 3)
+    }
+
+    @Test("cancelling a driving task ends the drive at once with CancellationError and no step runs after")
+    func driveCancellation() async throws {
+        let ticker = Ticker()
+        let clock = ContinuousClock()
+        let steps = Counter()
+        let driving = Task {
+            try await ticker.withPacer { pacer in
+                try await pacer.drive(every: .milliseconds(2)) {
+                    steps.increment()
+                    return true
+                }
+            }
+        }
+        // Cancelled while waiting for a long tick, the drive ends long before it.
+        let slow = Task {
+            try await ticker.withPacer { try await $0.drive(every: .seconds(60)) { Issue.record("stepped"); return true } }
+        }
+        #expect(await steps.wait(atLeast: 5, timeout: .seconds(5)))
+        let cancelledAt = clock.now
+        driving.cancel()
+        slow.cancel()
+        await #expect(throws: CancellationError.self) { try await driving.value }
+        await #expect(throws: CancellationError.self) { try await slow.value }
+        #expect(clock.now - cancelledAt < .milliseconds(500))
+        let after = steps.value
+        try await Task.sleep(for: .milliseconds(30))
+        #expect(steps.value == after, "a step ran after the drive was cancelled")
+
+        // Already cancelled: no step at all.
+        let early = Task {
+            withUnsafeCurrentTask { $0?.cancel() }
+            try await ticker.withPacer { try await $0.drive(every: .milliseconds(1)) { Issue.record("stepped"); return true } }
+        }
+        await #expect(throws: CancellationError.self) { try await early.value }
+    }
+
+    @Test("drives cancelled at every moment of their steps each end exactly once", .timeLimit(.minutes(1)))
+    func driveCancellationRaces() async throws {
+        let ticker = Ticker()
+        for round in 0..<300 {
+            let driving = Task {
+                try await ticker.withPacer { try await $0.drive(every: .milliseconds(1)) { true } }
+            }
+            // 0 to ~3 ticks in: before registration, in a bucket, or while a step re-registers.
+            if round % 4 != 0 { try await Task.sleep(for: .microseconds(round * 37 % 3_000)) }
+            driving.cancel()
+            await #expect(throws: CancellationError.self) { try await driving.value }
+        }
+    }
+
+    @Test("a ticker that can no longer arm its timer ends sleeps and drives with CancellationError")
+    func failedTicker() async throws {
+        let ticker = Ticker { _, fire in
+            fire(true)
+            return {}
+        }
+        await #expect(throws: CancellationError.self) {
+            try await ticker.withPacer { try await $0.drive(every: .milliseconds(1)) { Issue.record("stepped"); return true } }
+        }
+        await #expect(throws: CancellationError.self) { try await ticker.sleep(until: .now + .milliseconds(1)) }
+    }
+}
+
+/// A step counter shared between a test and a ticker's callbacks.
+private final class Counter: Sendable {
+    private let count = Mutex(0)
+
+    var value: Int { count.withLock { $0 } }
+
+    /// Adds one and returns the new count.
+    @discardableResult
+    func increment() -> Int {
+        count.withLock { count in
+            count += 1
+            return count
+        }
+    }
+
+    func wait(atLeast target: Int, timeout: Duration) async -> Bool {
+        let giveUp = ContinuousClock.now + timeout
+        while value < target, ContinuousClock.now < giveUp { try? await Task.sleep(for: .milliseconds(1)) }
+        return value >= target
     }
 }

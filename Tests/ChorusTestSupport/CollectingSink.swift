@@ -29,11 +29,21 @@ public final class CollectingSink: AnalyzeEventSink {
 
     /// Most events that may be pending before producers are held back; nil means unbounded.
     public let capacity: Int?
+    /// Whether ``hasCapacity`` tells the truth; when false it is always false, as for a sink that
+    /// does not implement it (producers then always call `waitForCapacity`).
+    public let reportsCapacity: Bool
     private let state = Mutex(State())
 
-    public init(capacity: Int? = nil) {
+    public init(capacity: Int? = nil, reportsCapacity: Bool = true) {
         precondition(capacity.map { $0 > 0 } ?? true, "capacity must be positive")
         self.capacity = capacity
+        self.reportsCapacity = reportsCapacity
+    }
+
+    public var hasCapacity: Bool {
+        guard reportsCapacity else { return false }
+        guard let capacity else { return true }
+        return state.withLock { $0.pending < capacity }
     }
 
     /// Every event appended so far, in append order.

@@ -37,6 +37,12 @@ public protocol AnalyzeEventSink: Sendable {
 
     /// Suspends while the consumer is behind. Throws when the consumer is gone or the task is cancelled.
     func waitForCapacity() async throws
+
+    /// True when the consumer has room now, so ``waitForCapacity()`` would return at once: a producer
+    /// that appends from a timer's callback rather than from a task checks this and calls
+    /// ``waitForCapacity()`` only when it is false. The default is false (always wait), which is
+    /// correct for any sink, only slower.
+    var hasCapacity: Bool { get }
 }
 
 /// Facts about one call that transports pass to the service.
@@ -68,6 +74,8 @@ public struct CallContext: Sendable {
 }
 
 extension AnalyzeEventSink {
+    public var hasCapacity: Bool { false }
+
     public func append(contentsOf events: [AnalyzeEvent]) {
         for event in events { append(event) }
     }

@@ -63,6 +63,10 @@ public final class AnalyzeEventBuffer: AnalyzeEventSink, AsyncSequence, Sendable
         consumer?.resume(returning: event)
     }
 
+    public var hasCapacity: Bool {
+        state.withLock { !$0.consumerGone && $0.count < capacity }
+    }
+
     public func waitForCapacity() async throws {
         let id: UInt64? = try state.withLock { state in
             if state.consumerGone { throw CancellationError() }

@@ -41,7 +41,29 @@ public final class Ticker: Sendable {
 
     private struct Sleeper {
         var id: UInt64
-        var continuation: UnsafeContinuation<Void, any Error>
+        var waker: Waker
+    }
+
+    /// What a due tick does with a sleeper.
+    fileprivate enum Waker {
+        /// Resumes a task sleeping in ``Pacer/sleep(until:)``.
+        case task(UnsafeContinuation<Void, any Error>)
+        /// Runs the next step of a ``Pacer/drive(every:_:)`` on the timer's thread.
+        case drive(Pacer.Drive)
+
+        func wake() {
+            switch self {
+            case .task(let continuation): continuation.resume()
+            case .drive(let drive): drive.fire()
+            }
+        }
+
+        func cancel() {
+            switch self {
+            case .task(let continuation): continuation.resume(throwing: CancellationError())
+            case .drive(let drive): drive.finish(.failure(CancellationError()))
+            }
+        }
     }
 
     private struct State {
@@ -105,12 +127,12 @@ public final class Ticker: Sendable {
 
     /// Adds a sleeper due at `tick`; nil when the ticker failed. The caller arms the timer with the
     /// returned generation when there is one (the new sleeper is the soonest).
-    fileprivate func register(tick: Int64, continuation: UnsafeContinuation<Void, any Error>) -> (id: UInt64, rearm: UInt64?)? {
+    fileprivate func register(tick: Int64, waker: Waker) -> (id: UInt64, rearm: UInt64?)? {
         state.withLock { state in
             if state.failed { return nil }
             state.nextID += 1
             let id = state.nextID
-            state.buckets[tick, default: []].append(Sleeper(id: id, continuation: continuation))
+            state.buckets[tick, default: []].append(Sleeper(id: id, waker: waker))
             guard state.armedTick.map({ tick < $0 }) ?? true else { return (id, nil) }
             return (id, state.retarget(tick))
         }
@@ -125,7 +147,7 @@ public final class Ticker: Sendable {
             if state.buckets[tick]!.isEmpty { state.buckets[tick] = nil }
             return sleeper
         }
-        sleeper?.continuation.resume(throwing: CancellationError())
+        sleeper?.waker.cancel()
     }
 
     /// Arms the timer for `tick` unless a later retarget superseded `generation` meanwhile.
@@ -164,7 +186,7 @@ public final class Ticker: Sendable {
         }
         if let rearm { armTimer(tick: rearm.tick, generation: rearm.generation) }
         for bucket in due {
-            for sleeper in bucket { sleeper.continuation.resume() }
+            for sleeper in bucket { sleeper.waker.wake() }
         }
     }
 
@@ -177,7 +199,7 @@ public final class Ticker: Sendable {
             defer { state.buckets = [:] }
             return state.buckets.values.flatMap { $0 }
         }
-        for sleeper in sleepers { sleeper.continuation.resume(throwing: CancellationError()) }
+        for sleeper in sleepers { sleeper.waker.cancel() }
     }
 
     fileprivate func ticks(at instant: ContinuousClock.Instant, roundingUp: Bool) -> Int64 {
@@ -199,7 +221,7 @@ extension Ticker {
             var waiting: (tick: Int64, id: UInt64)?
         }
 
-        private let ticker: Ticker
+        fileprivate let ticker: Ticker
         private let state = Mutex(State())
 
         fileprivate init(ticker: Ticker) {
@@ -216,21 +238,46 @@ extension Ticker {
             // Unsafe continuation: resumed exactly once, by whoever removes the sleeper from its
             // bucket under the ticker's lock (a due tick, `cancel`, or a failed ticker).
             try await withUnsafeThrowingContinuation { (continuation: UnsafeContinuation<Void, any Error>) in
-                // Registered under this pacer's lock, so `cancel` either sees the sleeper or runs
-                // first and is seen here; nothing falls between the two.
-                let (registered, rearm) = state.withLock { state -> (Bool, UInt64?) in
-                    guard !state.cancelled, let (id, rearm) = ticker.register(tick: tick, continuation: continuation) else {
-                        return (false, nil)
-                    }
-                    state.waiting = (tick, id)
-                    return (true, rearm)
-                }
-                guard registered else {
+                if !wait(tick: tick, waker: .task(continuation)) {
                     continuation.resume(throwing: CancellationError())
-                    return
                 }
-                if let rearm { ticker.armTimer(tick: tick, generation: rearm) }
             }
+        }
+
+        /// Calls `step` from the ticker's timer every `interval` (each call's deadline counted from
+        /// the previous one's end, rounded up to a tick) until it returns false or throws; returns
+        /// or throws then.
+        ///
+        /// For a stream whose every step is short, non-blocking work (writing a paced chunk):
+        /// `step` runs synchronously on the thread the tick fires on (the call's event loop for a
+        /// loop's ticker), so the task is resumed once when the stream stops rather than once per
+        /// step. Cancelling the task ends the drive at once with `CancellationError`.
+        ///
+        /// ```swift
+        /// try await pacer.drive(every: .milliseconds(20)) {
+        ///     try output.writeWithoutWaiting(next()) == .written && hasMore()
+        /// }
+        /// ```
+        public func drive(every interval: Duration, _ step: @escaping @Sendable () throws -> Bool) async throws {
+            try await withUnsafeThrowingContinuation { (continuation: UnsafeContinuation<Void, any Error>) in
+                Drive(pacer: self, interval: interval, step: step, continuation: continuation).schedule()
+            }
+        }
+
+        /// Registers `waker` for `tick` unless the pacer was cancelled; false when it was (the caller
+        /// resumes or finishes the waker itself then).
+        fileprivate func wait(tick: Int64, waker: Waker) -> Bool {
+            // Registered under this pacer's lock, so `cancel` either sees the sleeper or runs
+            // first and is seen here; nothing falls between the two.
+            let (registered, rearm) = state.withLock { state -> (Bool, UInt64?) in
+                guard !state.cancelled, let (id, rearm) = ticker.register(tick: tick, waker: waker) else {
+                    return (false, nil)
+                }
+                state.waiting = (tick, id)
+                return (true, rearm)
+            }
+            if let rearm { ticker.armTimer(tick: tick, generation: rearm) }
+            return registered
         }
 
         fileprivate func cancel() {
@@ -239,6 +286,44 @@ extension Ticker {
                 return state.waiting
             }
             if let waiting { ticker.cancel(tick: waiting.tick, id: waiting.id) }
+        }
+    }
+}
+
+extension Ticker.Pacer {
+    /// One ``Ticker/Pacer/drive(every:_:)``: sits in a tick's bucket between steps and owns the
+    /// suspended task's continuation, which exactly one of its paths resumes (the step ending or
+    /// throwing, `cancel`, or a failed ticker), because only whoever removed it from its bucket runs it.
+    fileprivate final class Drive: Sendable {
+        private let pacer: Ticker.Pacer
+        private let interval: Duration
+        private let step: @Sendable () throws -> Bool
+        private let continuation: UnsafeContinuation<Void, any Error>
+
+        init(pacer: Ticker.Pacer, interval: Duration, step: @escaping @Sendable () throws -> Bool, continuation: UnsafeContinuation<Void, any Error>) {
+            self.pacer = pacer
+            self.interval = interval
+            self.step = step
+            self.continuation = continuation
+        }
+
+        /// Waits for the tick after `interval` from now.
+        func schedule() {
+            let tick = pacer.ticker.ticks(at: .now + interval, roundingUp: true)
+            if !pacer.wait(tick: tick, waker: .drive(self)) { finish(.failure(CancellationError())) }
+        }
+
+        /// The tick came: one step, then the next wait or the end.
+        func fire() {
+            do {
+                if try step() { schedule() } else { finish(.success(())) }
+            } catch {
+                finish(.failure(error))
+            }
+        }
+
+        func finish(_ result: Result<Void, any Error>) {
+            continuation.resume(with: result)
         }
     }
 }

@@ -142,6 +142,10 @@ final class BridgeCall: AnalyzeEventSink, Sendable {
 
     /// Whether a producer may go on (success), must stop (the call is being cancelled), or must
     /// wait for the slowest client (nil).
+    var hasCapacity: Bool {
+        state.withLock { $0.stopError == nil && hasCapacity($0) }
+    }
+
     private func producerReadiness(_ state: State) -> Result<Void, any Error>? {
         if Task.isCancelled || state.stopError != nil { return .failure(CancellationError()) }
         return hasCapacity(state) ? .success(()) : nil

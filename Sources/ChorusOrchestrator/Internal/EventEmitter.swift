@@ -31,13 +31,29 @@ final class EventEmitter: Sendable {
     /// - Parameter last: true for `complete`. Nothing follows it, so there is nothing to hold back, and a
     ///   consumer that stops reading once it has seen `complete` must not keep the call from returning.
     func emit(_ payload: AnalyzeEvent.Payload, last: Bool = false) async throws {
+        try append(payload)
+        if last { return }
+        try await waitForCapacity()
+    }
+
+    /// Appends one event without suspending; false when the consumer is behind and the producer must
+    /// ``waitForCapacity()`` before its next event (a provider writing from a timer's callback).
+    func emitWithoutWaiting(_ payload: AnalyzeEvent.Payload) throws -> Bool {
+        try append(payload)
+        return sink.hasCapacity
+    }
+
+    private func append(_ payload: AnalyzeEvent.Payload) throws {
         try state.withLock { state throws in
             if let failure = state.failure { throw failure }
             let event = AnalyzeEvent(seq: state.nextSeq, timestampMicros: WallClock.nowMicros(), payload: payload)
             state.nextSeq += 1
             sink.append(event)
         }
-        if last { return }
+    }
+
+    /// Waits until the consumer has room for more events.
+    func waitForCapacity() async throws {
         do {
             try await sink.waitForCapacity()
         } catch {

@@ -43,6 +43,25 @@ struct ModelRun: Sendable {
                 defer { progress.writeFinished() }
                 try await emitter.emit(.textGeneration(TextGeneration(model: model, text: text)))
             },
+            immediate: ModelOutputWriter.Immediate(
+                write: { text in
+                    guard progress.chunkArrived(text) else { throw CancellationError() }
+                    // Until the consumer has room again the write counts as in flight, so the idle
+                    // clock does not blame the model for the consumer's silence (as with `write`).
+                    var room = false
+                    defer { if room { progress.writeFinished() } }
+                    do {
+                        room = try emitter.emitWithoutWaiting(.textGeneration(TextGeneration(model: model, text: text)))
+                    } catch {
+                        room = true
+                        throw error
+                    }
+                    return room ? .written : .mustWait
+                },
+                waitForRoom: {
+                    defer { progress.writeFinished() }
+                    try await emitter.waitForCapacity()
+                }),
             preparation: { active in progress.preparation(active) })
 
         let outcome: Result<Step, any Error>

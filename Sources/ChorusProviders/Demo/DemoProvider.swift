@@ -1,4 +1,5 @@
 public import ChorusCore
+import Synchronization
 
 /// An offline stand-in for a real model: streams a plausible, deterministic answer about a video with
 /// a configurable latency profile, and misbehaves on request for tests.
@@ -51,7 +52,8 @@ public struct DemoProvider: ModelProvider {
         // process), not one Task.sleep each, and one cancellation handler per stream: see Ticker.
         try await CallTimers.withPacer { pacer in
             try await pacer.sleep(until: .now + script.firstChunkDelay)
-            for index in 0...script.chunks.count {
+            var index = 0
+            while true {
                 // Switches are checked before writing chunk `index`, i.e. after `index` chunks were written.
                 if let failure = script.failure, failure.afterChunks == index { throw failure.error }
                 if script.cutoffAfterChunks == index { throw ChorusError(.unavailable, DemoProvider.cutoffMessage) }
@@ -60,14 +62,49 @@ public struct DemoProvider: ModelProvider {
                     while true { try await Task.sleep(for: .seconds(3_600)) }
                 }
                 guard index < script.chunks.count else { break }
-                if index > 0 { try await pacer.sleep(until: .now + script.chunkInterval) }
+                if index > 0 {
+                    if output.canWriteWithoutWaiting, script.chunkInterval > .zero {
+                        index = try await paced(script, from: index, pacer: pacer, output: output)
+                        continue
+                    }
+                    try await pacer.sleep(until: .now + script.chunkInterval)
+                }
                 try await output.write(script.chunks[index])
+                index += 1
             }
         }
         return ModelCompletion(
             finishReason: script.truncated ? "length" : "stop",
             outputTokens: DemoScript.tokens(forWords: script.wordCount)
         )
+    }
+
+    /// Writes chunks from `index` on, one per chunk interval, from the ticker's timer (no task
+    /// resume per chunk: at thousands of streams that resume was a fifth of the server's CPU),
+    /// until the next switch, the end of the answer, or a consumer that is behind. Returns the index
+    /// of the next chunk to write, after waiting for room if the consumer was behind.
+    private func paced(_ script: DemoScript, from index: Int, pacer: Ticker.Pacer, output: ModelOutputWriter) async throws -> Int {
+        let cursor = PacedCursor(next: index)
+        try await pacer.drive(every: script.chunkInterval) {
+            try cursor.state.withLock { cursor in
+                let written = try output.writeWithoutWaiting(script.chunks[cursor.next])
+                cursor.next += 1
+                cursor.mustWait = written == .mustWait
+                return !cursor.mustWait && script.isPlain(cursor.next)
+            }
+        }
+        let (next, mustWait) = cursor.state.withLock { ($0.next, $0.mustWait) }
+        if mustWait { try await output.waitForRoom() }
+        return next
+    }
+}
+
+/// Where a paced run of chunks got to; written by the ticker's callbacks, read by the task after.
+private final class PacedCursor: Sendable {
+    let state: Mutex<(next: Int, mustWait: Bool)>
+
+    init(next: Int) {
+        state = Mutex((next, false))
     }
 }
 
@@ -86,6 +123,12 @@ struct DemoScript: Sendable {
     /// Output tokens reported for `words` words: words × 1.3, rounded half up.
     static func tokens(forWords words: Int) -> Int {
         (words * 13 + 5) / 10
+    }
+
+    /// True when chunk `index` exists and no switch triggers before it: it can be written as is.
+    func isPlain(_ index: Int) -> Bool {
+        index < chunks.count && failure?.afterChunks != index && cutoffAfterChunks != index
+            && stallAfterChunks != index
     }
 
     init(prompt: ModelPrompt, profile: DemoProfile) throws(ChorusError) {

@@ -249,4 +249,6 @@ struct ServerCallSink: AnalyzeEventSink {
         if !call.hasWindow { try await call.waitForWindow() }
         try await writer.waitForCapacity()
     }
+
+    var hasCapacity: Bool { call.hasWindow && writer.hasCapacity }
 }

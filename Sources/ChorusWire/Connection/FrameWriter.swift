@@ -112,6 +112,12 @@ public final class FrameWriter: Sendable {
         }
     }
 
+    /// True while the connection is open and the outbound buffer is under the high watermark, so
+    /// ``waitForCapacity()`` would return at once.
+    public var hasCapacity: Bool {
+        state.withLock { !$0.closed && $0.pending.readableBytes < highWatermark }
+    }
+
     /// Bytes encoded but not yet handed to the socket.
     public var pendingBytes: Int { state.withLock { $0.pending.readableBytes } }
 
