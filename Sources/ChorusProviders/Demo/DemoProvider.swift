@@ -6,8 +6,10 @@ import Synchronization
 ///
 /// The answer depends only on the model name and the query (directives removed): a stable FNV-1a hash
 /// of both seeds the generator, so the same question gets the same answer in every process. Delays
-/// wait on the call's ``ChorusCore/Ticker`` (millisecond ticks, ``ChorusCore/CallTimers/withPacer(_:)``);
-/// cancellation stops the provider at once.
+/// wait on the call's ``ChorusCore/Ticker`` (millisecond ticks, ``ChorusCore/CallTimers/withPacer(_:)``),
+/// and paced chunks are written from the ticker's callback when the writer allows it
+/// (``ChorusCore/Ticker/Pacer/drive(every:_:)``, ``ChorusCore/ModelOutputWriter/writeWithoutWaiting(_:)``),
+/// so thousands of streams do not each resume a task per chunk; cancellation stops the provider at once.
 ///
 /// Misbehaviour comes from the ``DemoProfile`` (``DemoProfile/failure``, ``DemoProfile/stallAfterChunks``,
 /// ``DemoProfile/cutoffAfterChunks``) or from directives in the query, which win over the profile; see
@@ -84,13 +86,17 @@ public struct DemoProvider: ModelProvider {
     /// until the next switch, the end of the answer, or a consumer that is behind. Returns the index
     /// of the next chunk to write, after waiting for room if the consumer was behind.
     private func paced(_ script: DemoScript, from index: Int, pacer: Ticker.Pacer, output: ModelOutputWriter) async throws -> Int {
+        // Decided here, not per chunk: a step touches only the cursor and the chunks (at thousands
+        // of streams, each step's memory is cold, and every extra line read is a cache miss).
+        let end = script.plainRun(from: index)
+        let chunks = script.chunks
         let cursor = PacedCursor(next: index)
         try await pacer.drive(every: script.chunkInterval) {
             try cursor.state.withLock { cursor in
-                let written = try output.writeWithoutWaiting(script.chunks[cursor.next])
+                let written = try output.writeWithoutWaiting(chunks[cursor.next])
                 cursor.next += 1
                 cursor.mustWait = written == .mustWait
-                return !cursor.mustWait && script.isPlain(cursor.next)
+                return !cursor.mustWait && cursor.next < end
             }
         }
         let (next, mustWait) = cursor.state.withLock { ($0.next, $0.mustWait) }
@@ -125,10 +131,13 @@ struct DemoScript: Sendable {
         (words * 13 + 5) / 10
     }
 
-    /// True when chunk `index` exists and no switch triggers before it: it can be written as is.
-    func isPlain(_ index: Int) -> Bool {
-        index < chunks.count && failure?.afterChunks != index && cutoffAfterChunks != index
-            && stallAfterChunks != index
+    /// The end of the run of chunks from `index` (which must be writable as is) that no switch
+    /// interrupts: the first later index where a switch triggers, or the chunk count.
+    func plainRun(from index: Int) -> Int {
+        [failure?.afterChunks, cutoffAfterChunks, stallAfterChunks].reduce(chunks.count) { end, trigger in
+            guard let trigger, trigger > index else { return end }
+            return min(end, trigger)
+        }
     }
 
     init(prompt: ModelPrompt, profile: DemoProfile) throws(ChorusError) {
