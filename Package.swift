@@ -147,8 +147,8 @@ let package = Package(
             name: "chorus",
             dependencies: ["ChorusCommandLine"]
         ),
-        .executableTarget(
-            name: "chorusd",
+        .target(
+            name: "ChorusDaemonCommands",
             dependencies: [
                 "ChorusCore",
                 "ChorusMedia",
@@ -162,11 +162,17 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
-            ],
+            ]
+        ),
+        .executableTarget(
+            name: "chorusd",
+            dependencies: ["ChorusDaemonCommands"],
             // jemalloc instead of glibc's malloc on Linux (Debian libjemalloc-dev), as Vapor's and
             // other Swift server deployment templates do: at 50 back-to-back SSE callers glibc's
             // malloc, free and consolidation were ~13 % of chorusd's CPU samples, jemalloc's ~2 %
             // (README "Benchmarks", allocator). Linked, not preloaded, so `swift run chorusd` gets it.
+            // Only the executable links it: the test binary, which links ChorusDaemonCommands, keeps
+            // the system allocator (and AddressSanitizer's in the leak check).
             linkerSettings: [.linkedLibrary("jemalloc", .when(platforms: [.linux]))]
         ),
 
@@ -238,6 +244,14 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        .testTarget(
+            name: "ChorusDaemonTests",
+            dependencies: [
+                "ChorusDaemonCommands", "ChorusCore", "ChorusHTTPBridge", "ChorusRPCServer", "ChorusRPCClient", "ChorusWire",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .testTarget(

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Logging
 
 /// Reads one numeric setting: its flag, else its environment variable, else nil (the default).
 ///
@@ -41,6 +42,15 @@ enum Setting {
             throw ValidationError("\(variable)='\(text)' is not a number of seconds up to \(Int(maxSeconds))")
         }
         return value
+    }
+
+    /// `--log-level` or `CHORUS_LOG_LEVEL`, case-insensitive; info when neither is set.
+    static func logLevel(_ flag: String?, environment: [String: String]) throws -> Logger.Level {
+        guard let text = flag ?? text("CHORUS_LOG_LEVEL", environment) else { return .info }
+        guard let level = Logger.Level(rawValue: text.lowercased()) else {
+            throw ValidationError("unknown log level '\(text)'; use trace, debug, info, notice, warning, error or critical")
+        }
+        return level
     }
 
     private static func text(_ variable: String, _ environment: [String: String]) -> String? {

@@ -153,12 +153,7 @@ struct DaemonSettings {
         }
         registryPath = value(command.registry, "CHORUS_REGISTRY")
         mediaRootPath = value(command.mediaRoot, "CHORUS_MEDIA_ROOT")
-        if let level = value(command.logLevel, "CHORUS_LOG_LEVEL") {
-            guard let parsed = Logger.Level(rawValue: level.lowercased()) else {
-                throw ValidationError("unknown log level '\(level)'; use trace, debug, info, notice, warning, error or critical")
-            }
-            logLevel = parsed
-        }
+        logLevel = try Setting.logLevel(command.logLevel, environment: environment)
     }
 }
 
