@@ -69,6 +69,7 @@ struct All: AsyncParsableCommand {
         try await common.run([
             ThroughputScenario(config: common.smoke ? .smoke : .init()),
             ManyStreamsScenario(config: common.smoke ? .smoke : .init()),
+            ManyStreamsScenario(config: common.smoke ? .upstreamSmoke : .upstream),
             GatewayOverheadScenario(config: common.smoke ? .smoke : .init()),
             FanOutScenario(config: common.smoke ? .smoke : .init()),
             SlowReaderScenario(config: common.smoke ? .smoke : .init()),
@@ -161,6 +162,7 @@ struct ManyStreams: AsyncParsableCommand {
     @Option(help: "Where the server runs calls: event-loop (default) or global-pool.") var callExecutor: String?
     @Option(help: "How this client reads: wire (default; a channel handler per connection), client (ChorusClient, a task per call iterating its events) or sink (ChorusClient, events pushed into a sink per call).") var reader: String?
     @Option(help: "With --reader client or sink, where the call's task runs: global-pool (default) or event-loop (its connection's loop).") var clientExecutor: String?
+    @Option(help: "What answers: demo (default; Chorus's demo models) or openai (three OpenAI-compatible models on a fake upstream, through libcurl; the delay then counts from the upstream's write).") var provider: String?
 
     func run() async throws {
         var config: ManyStreamsScenario.Config = common.smoke ? .smoke : .init()
@@ -185,6 +187,12 @@ struct ManyStreams: AsyncParsableCommand {
         }
         if let answerSeconds { config.answerSeconds = answerSeconds }
         if let ramp { config.rampSeconds = ramp }
+        if let provider {
+            guard ["demo", "openai"].contains(provider) else {
+                throw ValidationError("--provider must be demo or openai, not '\(provider)'")
+            }
+            config.provider = provider
+        }
         try await common.run([ManyStreamsScenario(config: config)])
     }
 }

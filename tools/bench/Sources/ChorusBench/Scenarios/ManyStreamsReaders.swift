@@ -23,8 +23,11 @@ struct ManyStreamsCallCheck {
     /// Records one event of the call; text events also go into `tally` with their delay.
     mutating func record(_ event: AnalyzeEvent, into tally: inout DeliveryTally) {
         switch event.payload {
-        case .textGeneration:
-            tally.text(stampedAt: event.timestampMicros, receivedAt: unixMicrosNow())
+        case .textGeneration(let chunk):
+            // A fake upstream's stamped chunk (" @<µs>", `--provider openai`) times the whole relay:
+            // the upstream's write, curl, the provider, the server; the orchestrator's stamp starts
+            // at the provider's write.
+            tally.text(stampedAt: Self.upstreamStamp(chunk.text) ?? event.timestampMicros, receivedAt: unixMicrosNow())
             texts += 1
         case .error(let error):
             if problem == nil { problem = "\(error.model) \(error.code) \(error.message)" }
@@ -33,6 +36,12 @@ struct ManyStreamsCallCheck {
         default:
             break
         }
+    }
+
+    /// The Unix microseconds in a text of the form " @<digits>", nil for any other text.
+    static func upstreamStamp(_ text: String) -> Int64? {
+        guard text.utf8.count > 2, text.hasPrefix(" @") else { return nil }
+        return Int64(text.dropFirst(2))
     }
 
     /// The call's first problem, nil when it delivered everything. `failure` is how the transport

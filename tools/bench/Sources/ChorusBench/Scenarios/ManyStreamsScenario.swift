@@ -54,12 +54,27 @@ struct ManyStreamsScenario: Scenario {
         /// loop (`event-loop`, what a NIO-based backend can do: `ChorusClient(eventLoopGroup: loop)`
         /// and the reading task preferring `EventLoopTaskExecutor(eventLoop: loop)`).
         var clientExecutor = "global-pool"
+        /// What answers: `demo` (the scenario: Chorus's demo models, paced on its event
+        /// loops' tickers) or `openai` (three OpenAI-compatible models on one fake upstream,
+        /// `serve-fake-openai --answer-chunks --stamp-chunks`, reached through libcurl: the relay a
+        /// production deployment runs). With `openai` the delay counts from the fake's write of
+        /// each chunk, so it includes the loopback hop, curl and the provider's parsing; the
+        /// upstream's CPU is reported next to the server's.
+        var provider = "demo"
         static let smoke = Config(levels: [Level(calls: 50, chunksPerSecond: 50)], answerSeconds: 1, rampSeconds: 0.2)
+        /// The relay through libcurl, in the full suite: 3,000 upstream streams at 5 chunks/s
+        /// (15 k chunks/s; the fake upstream takes ~0.55 of the two cores to write them).
+        static let upstream = Config(levels: [Level(calls: 1_000, chunksPerSecond: 5)], provider: "openai")
+        static let upstreamSmoke = Config(levels: [Level(calls: 50, chunksPerSecond: 10)], answerSeconds: 1, rampSeconds: 0.2, provider: "openai")
     }
 
     var config: Config
-    let name = "many-streams"
-    let title = "concurrent Analyze calls × 3 demo models at a realistic token rate"
+    var name: String { config.provider == "openai" ? "many-streams-upstream" : "many-streams" }
+    var title: String {
+        config.provider == "openai"
+            ? "concurrent Analyze calls × 3 OpenAI-compatible models on a fake upstream, through libcurl"
+            : "concurrent Analyze calls × 3 demo models at a realistic token rate"
+    }
     let baseline = "target"
 
     func run(_ context: ScenarioContext) async throws -> ScenarioResult {
@@ -73,14 +88,17 @@ struct ManyStreamsScenario: Scenario {
             "call_executor": .string(config.callExecutor),
             "reader": .string(config.reader),
             "client_executor": .string(config.reader == "wire" ? "event-loop (channel handler)" : config.clientExecutor),
-            "delay": "client receive time − event timestamp_micros (stamped when the provider yields the chunk), same host clock",
+            "provider": .string(config.provider),
+            "delay": config.provider == "openai"
+                ? "client receive time − the fake upstream's write time carried in each chunk's text, same host clock"
+                : "client receive time − event timestamp_micros (stamped when the provider yields the chunk), same host clock",
         ])
         var levelDetails: [JSONValue] = []
         for level in config.levels {
             let measured = try await measure(level, context: context)
             result.failures += measured.failures
             levelDetails.append(measured.json)
-            let tag = "\(level.calls) calls @\(level.chunksPerSecond)/s"
+            let tag = "\(level.calls) calls @\(level.chunksPerSecond)/s" + (config.provider == "openai" ? " via curl" : "")
             result.metrics += [
                 Metric("\(tag): delay p50", unit: "ms", better: .lower, chorus: measured.delay.percentile(50).map { $0 / 1000 }, baseline: nil),
                 Metric("\(tag): delay p99", unit: "ms", better: .lower, chorus: measured.delay.percentile(99).map { $0 / 1000 }, baseline: nil),
@@ -94,14 +112,19 @@ struct ManyStreamsScenario: Scenario {
                 Metric("\(tag): client CPU", unit: "cores", better: .lower, chorus: measured.clientCores, baseline: nil,
                        note: "this benchmark process, which reads every event on the same two cores"),
             ]
-            if level.calls >= 10_000 {
+            if let upstreamCores = measured.upstreamCores {
+                result.metrics.append(Metric("\(tag): fake upstream CPU", unit: "cores", better: .lower, chorus: upstreamCores, baseline: nil,
+                                             note: "serve-fake-openai, on the same two cores"))
+            }
+            // The targets are the scenario: demo models.
+            if level.calls >= 10_000, config.provider == "demo" {
                 result.targets.append(Target(
                     description: "\(level.calls) concurrent calls (\(level.chunksPerSecond) chunks/s per model) under 1 GiB server RSS",
                     actual: measured.peakRSS.map { String(format: "%.0f MB peak", Double($0) / 1e6) } ?? "-",
                     met: measured.peakRSS.map { $0 < 1 << 30 } ?? false
                 ))
             }
-            if level.calls == 1_000 {
+            if level.calls == 1_000, config.provider == "demo" {
                 result.targets.append(Target(
                     description: "p99 added delay under 5 ms at 1,000 calls (\(level.chunksPerSecond) chunks/s per model)",
                     actual: measured.delay.percentile(99).map { String(format: "%.2f ms", $0 / 1000) } ?? "-",
@@ -126,6 +149,7 @@ struct ManyStreamsScenario: Scenario {
         var offeredEventsPerSecond: Double
         var serverCores: Double?
         var clientCores: Double?
+        var upstreamCores: Double?
         var completedCalls = 0
         var failures: [String] = []
         var samples: [RSSSampler.Sample] = []
@@ -146,6 +170,7 @@ struct ManyStreamsScenario: Scenario {
                 "events_per_second_offered": .number(offeredEventsPerSecond),
                 "server_cpu_cores": .optional(serverCores),
                 "client_cpu_cores": .optional(clientCores),
+                "upstream_cpu_cores": .optional(upstreamCores),
                 "idle_rss_bytes": .optional(idleRSS.map(Double.init)),
                 "steady_rss_bytes": .optional(steadyRSS.map(Double.init)),
                 "peak_rss_bytes": .optional(peakRSS.map(Double.init)),
@@ -158,11 +183,20 @@ struct ManyStreamsScenario: Scenario {
     private func measure(_ level: Level, context: ScenarioContext) async throws -> Measured {
         let intervalMs = max(1, 1000 / level.chunksPerSecond)
         let words = max(1, Int(config.answerSeconds * Double(level.chunksPerSecond)))
-        let models = (1...3).map { BenchRegistry.DemoModel(name: "demo\($0)", firstChunkMs: config.firstChunkMs, intervalMs: intervalMs, words: words) }
-        let registry = try BenchRegistry.write(BenchRegistry.demo(models), name: "many-streams")
+        let names = (1...3).map { "model\($0)" }
+        // The fake upstream writes its first content chunk at once and `words - 1` more, one per interval.
+        let upstream = config.provider == "openai"
+            ? try ServerProcess.launch(subcommand: "serve-fake-openai", arguments: [
+                "--answer-chunks", "\(words - 1)", "--chunk-interval-ms", "\(intervalMs)", "--stamp-chunks",
+            ])
+            : nil
+        defer { upstream?.stop() }
+        let registry = try BenchRegistry.write(
+            upstream.map { upstream in BenchRegistry.fakeOpenAI(names.map { ($0, upstream.port) }) }
+                ?? BenchRegistry.demo(names.map { BenchRegistry.DemoModel(name: $0, firstChunkMs: config.firstChunkMs, intervalMs: intervalMs, words: words) }),
+            name: "many-streams")
         let server = try ServerProcess.launch(subcommand: "serve-chorus", arguments: ["--registry", registry, "--max-calls-per-connection", "\(config.callsPerConnection)", "--call-executor", config.callExecutor])
         defer { server.stop() }
-        let names = models.map(\.name)
         let connections = (level.calls + config.callsPerConnection - 1) / config.callsPerConnection
         let loops = (0..<connections).map { _ in MultiThreadedEventLoopGroup.singleton.next() }
         let reader: any ManyStreamsReader = config.reader == "wire"
@@ -176,11 +210,12 @@ struct ManyStreamsScenario: Scenario {
         let sampler = RSSSampler(pid: server.pid, interval: 0.1)
         sampler.mark("ramp")
         sampler.start()
-        context.log("\(name): \(level.calls) calls × 3 models at \(level.chunksPerSecond) chunks/s for \(config.answerSeconds) s over \(connections) connections (\(config.reader) reader)")
+        context.log("\(name): \(level.calls) calls × 3 models at \(level.chunksPerSecond) chunks/s for \(config.answerSeconds) s over \(connections) connections (\(config.reader) reader, \(config.provider) models)")
 
         let clock = ContinuousClock()
         let started = clock.now
         let cpu0 = ProcStats.cpuSeconds(pid: server.pid)
+        let upstreamCPU0 = upstream.flatMap { ProcStats.cpuSeconds(pid: $0.pid) }
         let clientCPU0 = ProcStats.cpuSeconds(pid: getpid())
         let rampNanos = Int64(config.rampSeconds * 1e9)
         let allRunningAt = started + .nanoseconds(rampNanos) + .milliseconds(config.firstChunkMs + 500)
@@ -207,6 +242,10 @@ struct ManyStreamsScenario: Scenario {
         measured.samples = sampler.stop()
         measured.peakRSS = ProcStats.peakRSSBytes(pid: server.pid)
         if let cpu0, let cpu1 { measured.serverCores = (cpu1 - cpu0) / wall }
+        if let upstream, let upstreamCPU0, let upstreamCPU1 = ProcStats.cpuSeconds(pid: upstream.pid) {
+            measured.upstreamCores = (upstreamCPU1 - upstreamCPU0) / wall
+        }
+        if let upstream, !upstream.isRunning { measured.failures.append("\(level.calls) calls: fake upstream exited") }
         measured.delay = totals.delay
         measured.completedCalls = totals.completed
         measured.eventsPerSecond = totals.eventsPerSecond

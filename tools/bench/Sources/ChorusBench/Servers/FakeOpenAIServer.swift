@@ -25,10 +25,11 @@ struct ServeFakeOpenAI: AsyncParsableCommand {
     @Option(help: "Milliseconds between the first content chunk and the rest of the answer.") var restDelayMs = 2
     @Option(help: "Content chunks streamed after the first one, one per --chunk-interval-ms (0: the whole rest at once after --rest-delay-ms).") var answerChunks = 0
     @Option(help: "Milliseconds between streamed content chunks (with --answer-chunks).") var chunkIntervalMs = 50
+    @Flag(help: "With --answer-chunks, every content chunk's text is ' @' and the Unix microseconds it was written at, so a reader can time the whole relay (many-streams --provider openai).") var stampChunks = false
 
     func run() async throws {
         let restDelay = TimeAmount.milliseconds(Int64(restDelayMs))
-        let pacing = answerChunks > 0 ? FakeOpenAIHandler.Pacing(chunks: answerChunks, interval: .milliseconds(Int64(chunkIntervalMs))) : nil
+        let pacing = answerChunks > 0 ? FakeOpenAIHandler.Pacing(chunks: answerChunks, interval: .milliseconds(Int64(chunkIntervalMs)), stamped: stampChunks) : nil
         let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .serverChannelOption(.backlog, value: 1024)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
@@ -54,6 +55,8 @@ final class FakeOpenAIHandler: ChannelInboundHandler {
     struct Pacing {
         var chunks: Int
         var interval: TimeAmount
+        /// Content texts are " @<Unix µs written>" instead of fixed words.
+        var stamped = false
     }
 
     private let restDelay: TimeAmount
@@ -72,6 +75,8 @@ final class FakeOpenAIHandler: ChannelInboundHandler {
     static let first = chunk(#"{"role":"assistant","content":"","refusal":null}"#) + chunk(#"{"content":"Hello"}"#)
     static let rest = [" from", " the", " fake", " upstream", "."].map { chunk(#"{"content":"\#($0)"}"#) }.joined() + end + usageAndDone
     static let word = chunk(#"{"content":" word"}"#)
+    static let role = chunk(#"{"role":"assistant","content":"","refusal":null}"#)
+    static func stamp() -> String { chunk(#"{"content":" @\#(unixMicrosNow())"}"#) }
     static let end = chunk("{}", finish: #""stop""#)
     static let usageAndDone = #"data: {"id":"chatcmpl-bench","object":"chat.completion.chunk","created":1764115200,"model":"gpt-4o-2024-08-06","system_fingerprint":"fp_bench","choices":[],"usage":{"prompt_tokens":12,"completion_tokens":6,"total_tokens":18}}"# + "\n\n"
         + "data: [DONE]\n\n"
@@ -101,11 +106,12 @@ final class FakeOpenAIHandler: ChannelInboundHandler {
         var headers = HTTPHeaders([("Content-Type", "text/event-stream; charset=utf-8"), ("Cache-Control", "no-cache"), ("x-request-id", "req_bench")])
         if !request.isKeepAlive { headers.add(name: "Connection", value: "close") }
         context.write(wrapOutboundOut(.head(HTTPResponseHead(version: request.version, status: .ok, headers: headers))), promise: nil)
-        context.writeAndFlush(wrapOutboundOut(.body(.byteBuffer(ByteBuffer(string: Self.first)))), promise: nil)
+        let first = pacing?.stamped == true ? Self.role + Self.stamp() : Self.first
+        context.writeAndFlush(wrapOutboundOut(.body(.byteBuffer(ByteBuffer(string: first)))), promise: nil)
         let loopBound = NIOLoopBound((handler: self, context: context), eventLoop: context.eventLoop)
         let keepAlive = request.isKeepAlive
         if let pacing {
-            streamAnswer(loopBound, remaining: pacing.chunks, interval: pacing.interval, keepAlive: keepAlive)
+            streamAnswer(loopBound, remaining: pacing.chunks, interval: pacing.interval, stamped: pacing.stamped, keepAlive: keepAlive)
             return
         }
         context.eventLoop.scheduleTask(in: restDelay) {
@@ -120,15 +126,15 @@ final class FakeOpenAIHandler: ChannelInboundHandler {
     /// Writes one content chunk every `interval`, then the end of the answer.
     private func streamAnswer(
         _ loopBound: NIOLoopBound<(handler: FakeOpenAIHandler, context: ChannelHandlerContext)>,
-        remaining: Int, interval: TimeAmount, keepAlive: Bool
+        remaining: Int, interval: TimeAmount, stamped: Bool, keepAlive: Bool
     ) {
         let (_, context) = loopBound.value
         context.eventLoop.scheduleTask(in: interval) {
             let (handler, context) = loopBound.value
             guard context.channel.isActive else { return }
             guard remaining == 0 else {
-                context.writeAndFlush(handler.wrapOutboundOut(.body(.byteBuffer(ByteBuffer(string: Self.word)))), promise: nil)
-                handler.streamAnswer(loopBound, remaining: remaining - 1, interval: interval, keepAlive: keepAlive)
+                context.writeAndFlush(handler.wrapOutboundOut(.body(.byteBuffer(ByteBuffer(string: stamped ? Self.stamp() : Self.word)))), promise: nil)
+                handler.streamAnswer(loopBound, remaining: remaining - 1, interval: interval, stamped: stamped, keepAlive: keepAlive)
                 return
             }
             context.write(handler.wrapOutboundOut(.body(.byteBuffer(ByteBuffer(string: Self.end + Self.usageAndDone)))), promise: nil)
