@@ -57,7 +57,7 @@ struct BridgeSettings {
     var client: ChorusClient.Configuration
 
     init(command: BridgeCommand, environment: [String: String]) throws {
-        guard let upstream = command.upstream ?? environment["CHORUS_UPSTREAM"].flatMap({ $0.isEmpty ? nil : $0 }) else {
+        guard let upstream = Setting.string(command.upstream, "CHORUS_UPSTREAM", environment: environment) else {
             throw ValidationError("--upstream host:port is required (the chorusd RPC address)")
         }
         (host, port) = try HTTPOptions.split(upstream, what: "upstream")

@@ -43,7 +43,7 @@ struct HTTPOptions: ParsableArguments {
     /// nil when the bridge is turned off.
     func configuration(environment: [String: String]) throws -> ChorusHTTPBridge.Configuration? {
         var configuration = ChorusHTTPBridge.Configuration()
-        let address = httpAddress ?? environment["CHORUS_HTTP_ADDRESS"].flatMap { $0.isEmpty ? nil : $0 } ?? "127.0.0.1:8080"
+        let address = Setting.string(httpAddress, "CHORUS_HTTP_ADDRESS", environment: environment) ?? "127.0.0.1:8080"
         if address.lowercased() == "off" { return nil }
         let (host, port) = try HTTPOptions.split(address, what: "HTTP address")
         configuration.host = host

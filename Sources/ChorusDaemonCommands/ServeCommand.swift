@@ -118,7 +118,7 @@ struct DaemonSettings {
 
     init(command: ServeCommand, environment: [String: String]) throws {
         func value(_ flag: String?, _ variable: String) -> String? {
-            flag ?? environment[variable].flatMap { $0.isEmpty ? nil : $0 }
+            Setting.string(flag, variable, environment: environment)
         }
         func integer(_ flag: Int?, _ variable: String, name: String) throws -> Int? {
             try Setting.positiveInteger(flag, variable, name: name, environment: environment)
@@ -145,10 +145,8 @@ struct DaemonSettings {
             }
             rpc.callExecutor = parsed
         }
-        if let text = command.flushDelayUs.map(String.init) ?? value(nil, "CHORUS_FLUSH_DELAY_US") {
-            guard let micros = Int(text), micros >= 0 else {
-                throw ValidationError("flush delay must be zero or more microseconds, got '\(text)'")
-            }
+        if let micros = try Setting.integer(command.flushDelayUs, "CHORUS_FLUSH_DELAY_US", environment: environment) {
+            guard micros >= 0 else { throw ValidationError("flush delay must be zero or more microseconds, got \(micros)") }
             rpc.flushCoalescing = micros == 0 ? .immediate : FlushCoalescing(maxDelay: .microseconds(micros))
         }
         registryPath = value(command.registry, "CHORUS_REGISTRY")

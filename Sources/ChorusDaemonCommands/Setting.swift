@@ -12,6 +12,11 @@ import Logging
 enum Setting {
     static let maxSeconds = 1e9
 
+    /// A text setting: its flag, else its variable (trimmed; blank counts as unset), else nil.
+    static func string(_ flag: String?, _ variable: String, environment: [String: String]) -> String? {
+        flag ?? text(variable, environment)
+    }
+
     static func integer(_ flag: Int?, _ variable: String, environment: [String: String]) throws -> Int? {
         if let flag { return flag }
         guard let text = text(variable, environment) else { return nil }

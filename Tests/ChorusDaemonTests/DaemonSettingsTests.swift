@@ -66,7 +66,10 @@ struct DaemonSettingsTests {
     func blankAndPadded() throws {
         let (settings, http) = try settings([], [
             "CHORUS_HTTP_MAX_CALLS": " 50 ", "CHORUS_DRAIN_GRACE": "", "CHORUS_MAX_MODELS": "  ", "CHORUS_HEARTBEAT": "\t5",
+            "CHORUS_REGISTRY": "  ", "CHORUS_RPC_ADDRESS": " 0.0.0.0:9000 ",
         ])
+        #expect(settings.registryPath == nil)
+        #expect(settings.rpc.host == "0.0.0.0" && settings.rpc.port == 9000)
         #expect(http?.maxConcurrentCalls == 50)
         #expect(settings.rpc.drainGracePeriod == ChorusRPCServer.Configuration().drainGracePeriod)
         #expect(settings.limits.maxModelsPerCall == ServiceLimits().maxModelsPerCall)
@@ -108,7 +111,8 @@ struct DaemonSettingsTests {
             ([], ["CHORUS_MAX_MODELS": "0"], "CHORUS_MAX_MODELS='0' is not a positive integer (max models)"),
             ([], ["CHORUS_CALL_EXECUTOR": "threads"], "unknown call executor 'threads'; use event-loop, global-pool"),
             ([], ["CHORUS_LOG_LEVEL": "loud"], "unknown log level 'loud'"),
-            ([], ["CHORUS_FLUSH_DELAY_US": "-1"], "flush delay must be zero or more microseconds, got '-1'"),
+            ([], ["CHORUS_FLUSH_DELAY_US": "-1"], "flush delay must be zero or more microseconds, got -1"),
+            ([], ["CHORUS_FLUSH_DELAY_US": "fast"], "CHORUS_FLUSH_DELAY_US='fast' is not an integer"),
             (["--replay-retention", "1e300"], [:], "replay retention must be a finite number of seconds"),
             (["--http-max-calls", "0"], [:], "HTTP max calls must be a positive integer, got 0"),
             (["--heartbeat", "0"], [:], "heartbeat must be positive seconds"),

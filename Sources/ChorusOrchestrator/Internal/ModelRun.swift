@@ -46,17 +46,19 @@ struct ModelRun: Sendable {
             immediate: ModelOutputWriter.Immediate(
                 write: { text in
                     guard progress.chunkArrived(text) else { throw CancellationError() }
-                    // Until the consumer has room again the write counts as in flight, so the idle
-                    // clock does not blame the model for the consumer's silence (as with `write`).
-                    var room = false
-                    defer { if room { progress.writeFinished() } }
+                    let room: Bool
                     do {
                         room = try emitter.emitWithoutWaiting(.textGeneration(TextGeneration(model: model, text: text)))
                     } catch {
-                        room = true
+                        progress.writeFinished()
                         throw error
                     }
-                    return room ? .written : .mustWait
+                    // Until the consumer has room again the write counts as in flight (finished by
+                    // `waitForRoom`), so the idle clock does not blame the model for the consumer's
+                    // silence, as with `write`.
+                    guard room else { return .mustWait }
+                    progress.writeFinished()
+                    return .written
                 },
                 waitForRoom: {
                     defer { progress.writeFinished() }
