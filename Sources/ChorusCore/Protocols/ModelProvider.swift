@@ -65,9 +65,8 @@ public struct ModelCompletion: Sendable, Hashable {
 /// try await output.write("The video shows")
 /// ```
 ///
-/// A provider whose chunks come from a timer or a network callback rather than from its own task
-/// (the demo models pace theirs on a ``Ticker``; the upstream models parse theirs on curl's thread)
-/// can write without suspending, when the writer supports it:
+/// A provider whose chunks come from a timer rather than from its own task (the demo models pace
+/// theirs on a ``Ticker``) can write without suspending, when the writer supports it:
 ///
 /// ```swift
 /// if output.canWriteWithoutWaiting, try output.writeWithoutWaiting(chunk) == .mustWait {
@@ -117,28 +116,10 @@ public struct ModelOutputWriter: Sendable {
         self.preparation = preparation
     }
 
-    /// The same writer, with `observe` told of every chunk (non-empty) before it is written: for a
-    /// wrapper that watches the chunks going by. Writing without waiting works as with this one.
-    ///
-    /// ```swift
-    /// let tracking = output.observing { _ in wrote.store(true, ordering: .relaxed) }
-    /// ```
-    public func observing(_ observe: @escaping @Sendable (String) -> Void) -> ModelOutputWriter {
-        let write = writeChunk
-        return ModelOutputWriter(
-            { text in
-                observe(text)
-                try await write(text)
-            },
-            immediate: immediate.map { immediate in
-                Immediate(
-                    write: { text in
-                        observe(text)
-                        return try immediate.write(text)
-                    },
-                    waitForRoom: immediate.waitForRoom)
-            },
-            preparation: preparation)
+    /// A writer that sends chunks to `write` and reports preparation steps to the same observer
+    /// as this one: for a wrapper that watches the chunks going by. It cannot write without waiting.
+    public func forwarding(_ write: @escaping @Sendable (String) async throws -> Void) -> ModelOutputWriter {
+        ModelOutputWriter(write, preparation: preparation)
     }
 
     /// Forwards one chunk of text. Empty chunks are dropped.
@@ -150,9 +131,8 @@ public struct ModelOutputWriter: Sendable {
     /// True when ``writeWithoutWaiting(_:)`` works with this writer.
     public var canWriteWithoutWaiting: Bool { immediate != nil }
 
-    /// Forwards one chunk without suspending: for a provider that writes from a timer's or a
-    /// transfer's callback rather than from its task. It may be called on any thread. Empty chunks are dropped (and
-    /// reported `written`).
+    /// Forwards one chunk without suspending: for a provider that writes from a timer's callback
+    /// rather than from its task. Empty chunks are dropped (and reported `written`).
     ///
     /// After `mustWait` the provider calls ``waitForRoom()`` once before writing again, which is
     /// where a slow consumer holds it back, as ``write(_:)`` would have.

@@ -4,39 +4,30 @@ import Foundation
 /// One transfer: the hand-over point between its easy handle, driven by a ``CurlMultiLoop`` thread,
 /// and the one async task reading the response.
 ///
-/// The task reads the body in one of two ways: chunk by chunk (`nextChunk`, the task resumed per
-/// chunk), or by lending a step that the loop thread calls with each chunk as it arrives
-/// (`drive`, the task resumed once per run of chunks; see `CurlTransfer+Drive.swift`).
-///
-/// Bytes nobody takes at once go through a bounded buffer. When it is full the loop pauses the
-/// transfer (`curl_easy_pause(CURLPAUSE_RECV)`), so curl stops reading that socket and TCP pushes
-/// back on the upstream; the reader's take that frees half the buffer asks the loop to continue
-/// it. A slow reader therefore pauses the upstream instead of growing memory, and never holds up
-/// the loop's other transfers.
+/// The body goes through a bounded buffer. When it is full the loop pauses the transfer
+/// (`curl_easy_pause(CURLPAUSE_RECV)`), so curl stops reading that socket and TCP pushes back on
+/// the upstream; the reader's take that frees half the buffer asks the loop to continue it. A
+/// slow reader therefore pauses the upstream instead of growing memory, and never holds up the
+/// loop's other transfers.
 final class CurlTransfer: @unchecked Sendable {
     // Every field below is guarded by `lock`.
-    let lock = NSLock()
+    private let lock = NSLock()
     private var chunks: [[UInt8]] = []
     private var chunksHead = 0
     private var bufferedBytes = 0
-    var head: HTTPResponseHead?
-    var headWaiter: CheckedContinuation<HTTPResponseHead, any Error>?
+    private var head: HTTPResponseHead?
+    private var headWaiter: CheckedContinuation<HTTPResponseHead, any Error>?
     /// Unsafe (no allocation per wait; a streaming answer waits once per upstream chunk): every
     /// resume first clears it under `lock`, so it is resumed exactly once.
     private var bodyWaiter: UnsafeContinuation<[UInt8]?, any Error>?
-    /// The running `drive`: the loop thread hands it every chunk while it is set.
-    var driver: Driver?
-    /// The loop thread is inside the driver's step (the lock is not held meanwhile). Whoever ends
-    /// the drive then leaves resuming its task to the loop thread, once the step returned.
-    var stepping = false
-    var result: Result<Void, any Error>?
-    var cancelled = false
+    private var result: Result<Void, any Error>?
+    private var cancelled = false
     /// The buffer filled up and the reader has not freed half of it since.
     private var paused = false
 
     // Only touched on the loop thread (header callback and `deliverHead`).
-    var pendingHeaders: [HTTPHeader] = []
-    var pendingStatus = 0
+    private var pendingHeaders: [HTTPHeader] = []
+    private var pendingStatus = 0
     /// The easy handle while the transfer runs in the loop (loop thread only).
     var easy: UnsafeMutableRawPointer?
 
@@ -80,7 +71,19 @@ final class CurlTransfer: @unchecked Sendable {
         try await withTaskCancellationHandler {
             try await withUnsafeThrowingContinuation { (continuation: UnsafeContinuation<[UInt8]?, any Error>) in
                 lock.lock()
-                if let (chunk, resume) = takeChunkLocked() {
+                if chunksHead < chunks.count {
+                    let chunk = chunks[chunksHead]
+                    chunks[chunksHead] = []
+                    chunksHead += 1
+                    if chunksHead == chunks.count {
+                        chunks.removeAll(keepingCapacity: true)
+                        chunksHead = 0
+                    }
+                    bufferedBytes -= chunk.count
+                    // Continue a paused transfer once half the buffer is free, not at the first free
+                    // byte: one resume command per half buffer instead of one per chunk.
+                    let resume = paused && bufferedBytes <= capacity / 2 && result == nil && !cancelled
+                    if resume { paused = false }
                     lock.unlock()
                     if resume { loop.resume(self) }
                     continuation.resume(returning: chunk)
@@ -100,25 +103,6 @@ final class CurlTransfer: @unchecked Sendable {
         }
     }
 
-    /// Takes the oldest buffered chunk (`lock` held); `resume` is true when the transfer was paused
-    /// and the reader has now freed half the buffer: the caller asks the loop to continue it.
-    func takeChunkLocked() -> (chunk: [UInt8], resume: Bool)? {
-        guard chunksHead < chunks.count else { return nil }
-        let chunk = chunks[chunksHead]
-        chunks[chunksHead] = []
-        chunksHead += 1
-        if chunksHead == chunks.count {
-            chunks.removeAll(keepingCapacity: true)
-            chunksHead = 0
-        }
-        bufferedBytes -= chunk.count
-        // Continue a paused transfer once half the buffer is free, not at the first free byte:
-        // one resume command per half buffer instead of one per chunk.
-        let resume = paused && bufferedBytes <= capacity / 2 && result == nil && !cancelled
-        if resume { paused = false }
-        return (chunk, resume)
-    }
-
     /// Aborts the transfer: the loop removes it at once (its connection is closed, since the
     /// response was not read to the end), and a waiting reader gets `CancellationError`.
     func cancel() {
@@ -133,14 +117,10 @@ final class CurlTransfer: @unchecked Sendable {
         let body = bodyWaiter
         headWaiter = nil
         bodyWaiter = nil
-        // A drive inside its step is ended by the loop thread once the step returned.
-        let drive = stepping ? nil : driver
-        if !stepping { driver = nil }
         lock.unlock()
         if running { loop.cancel(self) }
         head?.resume(throwing: CancellationError())
         body?.resume(throwing: CancellationError())
-        drive?.end(.failure(CancellationError()))
     }
 
     var isCancelled: Bool {
@@ -171,10 +151,6 @@ final class CurlTransfer: @unchecked Sendable {
             lock.unlock()
             return .cancelled
         }
-        if let driver {
-            // Unlocks.
-            return step(driver, with: bytes)
-        }
         if let waiter = bodyWaiter {
             bodyWaiter = nil
             lock.unlock()
@@ -200,6 +176,73 @@ final class CurlTransfer: @unchecked Sendable {
         return paused && result == nil && !cancelled
     }
 
+    /// Called from the header callback with one raw header line (bytes as curl hands them).
+    /// Returns true when the line completed the final (non-1xx) head.
+    ///
+    /// Parsed on bytes: Foundation's `trimmingCharacters` here cost more than the rest of the
+    /// head handling on the first-token path.
+    func receiveHeaderLine(_ raw: UnsafeBufferPointer<UInt8>) -> Bool {
+        let line = CurlTransfer.trimmed(raw[...])
+        if line.starts(with: CurlTransfer.statusPrefix) {
+            // A new status line (after a 100 Continue or a redirect) starts a new header block.
+            // "HTTP/1.1 200 OK": the status is the second space-separated field.
+            var status = 0
+            if let space = line.firstIndex(of: UInt8(ascii: " ")) {
+                for byte in line[(space + 1)...] {
+                    guard byte >= 48, byte <= 57 else { break }
+                    status = status * 10 + Int(byte - 48)
+                }
+            }
+            pendingStatus = status
+            pendingHeaders = []
+            return false
+        }
+        if line.isEmpty {
+            // End of a header block; 1xx blocks are interim.
+            guard pendingStatus >= 200 else { return false }
+            lock.lock()
+            defer { lock.unlock() }
+            guard head == nil else { return false }
+            // Handed to the reader by `deliverHead()` once the current `curl_multi_perform` returns,
+            // not here: the first body bytes usually arrive in the same read, and a reader woken
+            // now would find no body yet and need a second wake-up (a thread hop each) for them.
+            head = HTTPResponseHead(status: pendingStatus, headers: pendingHeaders)
+            return true
+        }
+        if let colon = line.firstIndex(of: UInt8(ascii: ":")) {
+            let name = String(decoding: line[..<colon].map { $0 >= 65 && $0 <= 90 ? $0 | 0x20 : $0 }, as: UTF8.self)
+            let value = String(decoding: CurlTransfer.trimmed(line[(colon + 1)...]), as: UTF8.self)
+            pendingHeaders.append(HTTPHeader(name: name, value: value))
+        }
+        return false
+    }
+
+    /// Resumes a reader waiting for the head. Called by the loop after the `curl_multi_perform`
+    /// in which the head completed, so the head and the body bytes that came with it reach the
+    /// reader in one wake-up.
+    func deliverHead() {
+        lock.lock()
+        guard let head, let waiter = headWaiter else {
+            lock.unlock()
+            return
+        }
+        headWaiter = nil
+        lock.unlock()
+        waiter.resume(returning: head)
+    }
+
+    private static let statusPrefix = Array("HTTP/".utf8)
+
+    /// `bytes` without leading and trailing spaces, tabs, CR and LF.
+    static func trimmed(_ bytes: Slice<UnsafeBufferPointer<UInt8>>) -> Slice<UnsafeBufferPointer<UInt8>> {
+        func isSpace(_ byte: UInt8) -> Bool { byte == 32 || byte == 9 || byte == 13 || byte == 10 }
+        var start = bytes.startIndex
+        var end = bytes.endIndex
+        while start < end, isSpace(bytes[start]) { start += 1 }
+        while end > start, isSpace(bytes[end - 1]) { end -= 1 }
+        return bytes[start..<end]
+    }
+
     /// Called by the loop once the transfer ended (its handle already back in the loop's hands).
     func complete(_ outcome: Result<Void, any Error>) {
         lock.lock()
@@ -208,10 +251,8 @@ final class CurlTransfer: @unchecked Sendable {
         result = outcome
         let head = headWaiter
         let body = bodyWaiter
-        let drive = driver
         headWaiter = nil
         bodyWaiter = nil
-        driver = nil
         let headValue = self.head
         lock.unlock()
         if let head {
@@ -222,6 +263,5 @@ final class CurlTransfer: @unchecked Sendable {
             }
         }
         body?.resume(with: outcome.map { nil })
-        drive?.end(outcome.map { .ended })
     }
 }

@@ -49,53 +49,33 @@ extension GeminiProvider {
             throw error
         }
 
-        var body = GeminiBodyParser(settings: settings, logger: logger, attempt: attempt, requestID: prompt.requestID)
+        var parser = GeminiStreamParser(settings: settings)
+        var loggedResponseID = false
         do {
-            _ = try await UpstreamRelay.relay(response.body, through: &body, to: output)
+            for try await chunk in response.body {
+                let (text, failure) = parser.feed(chunk)
+                if !loggedResponseID, let id = parser.responseID {
+                    loggedResponseID = true
+                    logger.debug("gemini stream started", metadata: [
+                        "response_id": "\(id)", "attempt": "\(attempt)", "request_id": "\(prompt.requestID)",
+                    ])
+                }
+                try await output.write(text)
+                if let failure { throw failure }
+            }
         } catch let error as CurlError where error.code != 28 {
             // The connection broke mid-body (28, a timeout, keeps its own code): the answer is
             // incomplete, exactly as if the stream had ended early.
-            var failure = UpstreamErrors.truncated(settings, partial: body.parser.partialEvent)
+            var failure = UpstreamErrors.truncated(settings, partial: parser.partialEvent)
             failure.message += " (\(error.message))"
             throw failure
         }
-        let parser = body.parser
         let completion = try parser.finish()
         logger.debug("gemini stream finished", metadata: [
             "response_id": "\(parser.responseID ?? "-")", "finish_reason": "\(completion.finishReason)",
             "output_tokens": "\(completion.outputTokens.map(String.init) ?? "-")", "request_id": "\(prompt.requestID)",
         ])
         return completion
-    }
-}
-
-/// A Gemini streaming body (`alt=sse`): `GenerateContentResponse` objects until the body ends.
-struct GeminiBodyParser: UpstreamBodyParser {
-    private(set) var parser: GeminiStreamParser
-    private var loggedResponseID = false
-    let logger: Logger
-    let attempt: Int
-    let requestID: String
-
-    init(settings: UpstreamSettings, logger: Logger, attempt: Int, requestID: String) {
-        self.parser = GeminiStreamParser(settings: settings)
-        self.logger = logger
-        self.attempt = attempt
-        self.requestID = requestID
-    }
-
-    mutating func feed(_ chunk: [UInt8], into texts: inout [String]) throws -> Bool {
-        let (text, failure) = parser.feed(chunk)
-        if !loggedResponseID, let id = parser.responseID {
-            loggedResponseID = true
-            logger.debug("gemini stream started", metadata: [
-                "response_id": "\(id)", "attempt": "\(attempt)", "request_id": "\(requestID)",
-            ])
-        }
-        texts.append(text)
-        if let failure { throw failure }
-        // Gemini has no end marker: the answer ends with the body.
-        return false
     }
 }
 

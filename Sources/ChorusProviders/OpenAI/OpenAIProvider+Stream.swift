@@ -31,26 +31,41 @@ extension OpenAIProvider {
             throw OpenAIRateLimits.adjust(error, status: head.status, head: head, body: body)
         }
 
-        var body = OpenAIBodyParser(settings: settings)
+        var decoder = SSEDecoder()
+        var parser = OpenAIStreamParser(settings: settings)
+        // The last bytes received: what a cut connection left of its unfinished event.
+        var tail = ByteTail(capacity: 256)
         do {
-            // Nothing after [DONE] is parsed (the SDK's rule); the relay then ends the transfer now
-            // instead of waiting for a server that might linger.
-            if try await UpstreamRelay.relay(response.body, through: &body, to: output) {
-                return finish(body.parser, logger: logger)
+            for try await chunk in response.body {
+                tail.append(chunk)
+                for event in try decode(chunk, with: &decoder) {
+                    if let text = try parser.parse(event) { try await output.write(text) }
+                    // Nothing after [DONE] is parsed (the SDK's rule); leaving the loop ends the
+                    // transfer now instead of waiting for a server that might linger.
+                    if parser.sawDone { return finish(parser, logger: logger) }
+                }
             }
         } catch let error as CurlError {
             // 18 (partial file) and 56 (receive failure) are a connection cut mid-body; a finish
             // reason already received means only the usage chunk and [DONE] were lost.
-            if body.parser.isComplete && error.code != 28 { return finish(body.parser, logger: logger) }
+            if parser.isComplete && error.code != 28 { return finish(parser, logger: logger) }
             if error.code == 28 { throw transportError(error) }
-            var truncated = UpstreamErrors.truncated(settings, partial: body.unfinishedEvent)
+            var truncated = UpstreamErrors.truncated(settings, partial: unfinishedEvent(decoder, tail))
             truncated.message += " (\(error.message))"
             throw truncated
         }
-        guard body.parser.isComplete else {
-            throw UpstreamErrors.truncated(settings, partial: body.unfinishedEvent)
+        guard parser.isComplete else {
+            throw UpstreamErrors.truncated(settings, partial: unfinishedEvent(decoder, tail))
         }
-        return finish(body.parser, logger: logger)
+        return finish(parser, logger: logger)
+    }
+
+    private func decode(_ chunk: [UInt8], with decoder: inout SSEDecoder) throws(ChorusError) -> [SSEDecoder.Event] {
+        do {
+            return try decoder.feed(chunk)
+        } catch {
+            throw UpstreamErrors.malformed(settings, "server-sent event lines of at most \(error.limit) bytes", got: error.prefix)
+        }
     }
 
     private func finish(_ parser: OpenAIStreamParser, logger: Logger) -> ModelCompletion {
@@ -64,46 +79,17 @@ extension OpenAIProvider {
         return completion
     }
 
+    /// The bytes of the event a stream ended in the middle of (empty when it ended between events).
+    private func unfinishedEvent(_ decoder: SSEDecoder, _ tail: ByteTail) -> [UInt8] {
+        if decoder.pendingLineBytes > 0 { return tail.suffix(decoder.pendingLineBytes) }
+        return decoder.hasPartialEvent ? tail.bytes : []
+    }
+
     /// A transport failure, named after the upstream (curl's own text does not say which one).
     func transportError(_ error: CurlError) -> ChorusError {
         var mapped = ChorusError(from: error)
         mapped.message = "\(settings.provider.displayName): \(mapped.message)"
         return mapped
-    }
-}
-
-/// An OpenAI streaming body: server-sent events of `chat.completion.chunk` objects until `[DONE]`.
-struct OpenAIBodyParser: UpstreamBodyParser {
-    let settings: UpstreamSettings
-    private var decoder = SSEDecoder()
-    private(set) var parser: OpenAIStreamParser
-    /// The last bytes received: what a cut connection left of its unfinished event.
-    private var tail = ByteTail(capacity: 256)
-
-    init(settings: UpstreamSettings) {
-        self.settings = settings
-        self.parser = OpenAIStreamParser(settings: settings)
-    }
-
-    mutating func feed(_ chunk: [UInt8], into texts: inout [String]) throws -> Bool {
-        tail.append(chunk)
-        let events: [SSEDecoder.Event]
-        do {
-            events = try decoder.feed(chunk)
-        } catch {
-            throw UpstreamErrors.malformed(settings, "server-sent event lines of at most \(error.limit) bytes", got: error.prefix)
-        }
-        for event in events {
-            if let text = try parser.parse(event) { texts.append(text) }
-            if parser.sawDone { return true }
-        }
-        return false
-    }
-
-    /// The bytes of the event the body ended in the middle of (empty when it ended between events).
-    var unfinishedEvent: [UInt8] {
-        if decoder.pendingLineBytes > 0 { return tail.suffix(decoder.pendingLineBytes) }
-        return decoder.hasPartialEvent ? tail.bytes : []
     }
 }
 

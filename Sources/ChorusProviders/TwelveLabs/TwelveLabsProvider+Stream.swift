@@ -41,35 +41,70 @@ extension TwelveLabsProvider {
                 missing: TwelveLabsProvider.missingMessage(video))
         }
 
-        var body = TwelveLabsBodyParser(settings: settings, logger: logger)
+        var lines = LineDecoder()
+        let decoder = TwelveLabsEventDecoder(settings: settings)
         do {
-            // Once `stream_end` arrived the relay ends the transfer.
-            if try await UpstreamRelay.relay(response.body, through: &body, to: output), let completion = body.completion {
-                return completion
+            for try await chunk in response.body {
+                let complete: [[UInt8]]
+                do {
+                    complete = try lines.feed(chunk)
+                } catch {
+                    throw UpstreamErrors.malformed(settings, "NDJSON lines under \(error.limit) bytes", got: error.prefix)
+                }
+                for line in complete {
+                    // Returning before the body ends drops the iterator, which closes the transfer.
+                    if let completion = try await handle(decoder.decode(line: line), output: output, logger: logger) {
+                        return completion
+                    }
+                }
             }
         } catch let error as CurlError {
             // The connection broke mid-stream: report it as the cut it is, with what was pending.
             if error.code == 28 { throw transportError(error) }
-            var failure = UpstreamErrors.truncated(settings, partial: body.pendingBytes)
+            var failure = UpstreamErrors.truncated(settings, partial: lines.pendingBytes)
             failure.message += "; the connection failed: \(error.message)"
             throw failure
         }
 
         // The body ended cleanly. A last line without `\n` still counts if it is whole JSON.
-        let partial = body.pendingBytes
-        var texts: [String] = []
-        let complete: Bool
-        do {
-            complete = try body.finish(into: &texts)
-        } catch {
-            // A plain catch that rethrows: Swift 6.3's SIL passes never finish on a typed-throws
-            // call inside `do { } catch ... where ...` here.
-            if error.code == .internal { throw UpstreamErrors.truncated(settings, partial: partial) }
-            throw error
+        let partial = lines.pendingBytes
+        if let last = lines.finish() {
+            let actions: [TwelveLabsEventDecoder.Action]
+            do {
+                actions = try decoder.decode(line: last)
+            } catch {
+                // A plain catch that rethrows: Swift 6.3's SIL passes never finish on a typed-throws
+                // call inside `do { } catch ... where ...` here.
+                if error.code == .internal { throw UpstreamErrors.truncated(settings, partial: partial) }
+                throw error
+            }
+            if let completion = try await handle(actions, output: output, logger: logger) { return completion }
         }
-        for text in texts { try await output.write(text) }
-        if complete, let completion = body.completion { return completion }
         throw UpstreamErrors.truncated(settings, partial: partial)
+    }
+
+    /// Performs the actions of one line; returns the completion once `stream_end` arrived.
+    private func handle(
+        _ actions: [TwelveLabsEventDecoder.Action], output: ModelOutputWriter, logger: Logger
+    ) async throws -> ModelCompletion? {
+        for action in actions {
+            switch action {
+            case .started(let generationID):
+                logger.debug("TwelveLabs stream started", metadata: ["twelvelabs.generation_id": "\(generationID ?? "-")"])
+            case .text(let text):
+                try await output.write(text)
+            case .finished(let completion, let generationID, let warning):
+                var metadata: Logger.Metadata = ["finish_reason": "\(completion.finishReason)"]
+                if let generationID { metadata["twelvelabs.generation_id"] = "\(generationID)" }
+                // With finish_reason `length` TwelveLabs adds an `error`; the text so far is valid.
+                if let warning { metadata["twelvelabs.warning"] = "\(warning)" }
+                logger.debug("TwelveLabs stream ended", metadata: metadata)
+                return completion
+            case .ignored(let eventType):
+                logger.trace("ignoring a TwelveLabs line", metadata: ["twelvelabs.event_type": "\(eventType ?? "-")"])
+            }
+        }
+        return nil
     }
 
     /// A transport failure with TwelveLabs named (timeouts stay `DEADLINE_EXCEEDED`).
@@ -91,66 +126,5 @@ extension TwelveLabsProvider {
         } catch is CurlError {
         }
         return bytes
-    }
-}
-
-/// A TwelveLabs analyze body: NDJSON events (`stream_start`, `text_generation`, `stream_end`).
-struct TwelveLabsBodyParser: UpstreamBodyParser {
-    let settings: UpstreamSettings
-    let logger: Logger
-    private let decoder: TwelveLabsEventDecoder
-    private var lines = LineDecoder()
-    /// Set by `stream_end`.
-    private(set) var completion: ModelCompletion?
-
-    init(settings: UpstreamSettings, logger: Logger) {
-        self.settings = settings
-        self.logger = logger
-        self.decoder = TwelveLabsEventDecoder(settings: settings)
-    }
-
-    /// The bytes of an unfinished line.
-    var pendingBytes: [UInt8] { lines.pendingBytes }
-
-    mutating func feed(_ chunk: [UInt8], into texts: inout [String]) throws -> Bool {
-        let complete: [[UInt8]]
-        do {
-            complete = try lines.feed(chunk)
-        } catch {
-            throw UpstreamErrors.malformed(settings, "NDJSON lines under \(error.limit) bytes", got: error.prefix)
-        }
-        for line in complete {
-            if try apply(decoder.decode(line: line), into: &texts) { return true }
-        }
-        return false
-    }
-
-    /// Once the body ended: the last line, when it lacks its `\n`. True when it was `stream_end`.
-    mutating func finish(into texts: inout [String]) throws(ChorusError) -> Bool {
-        guard let last = lines.finish() else { return false }
-        return try apply(decoder.decode(line: last), into: &texts)
-    }
-
-    /// Performs the actions of one line; true once `stream_end` arrived.
-    private mutating func apply(_ actions: [TwelveLabsEventDecoder.Action], into texts: inout [String]) -> Bool {
-        for action in actions {
-            switch action {
-            case .started(let generationID):
-                logger.debug("TwelveLabs stream started", metadata: ["twelvelabs.generation_id": "\(generationID ?? "-")"])
-            case .text(let text):
-                texts.append(text)
-            case .finished(let completion, let generationID, let warning):
-                var metadata: Logger.Metadata = ["finish_reason": "\(completion.finishReason)"]
-                if let generationID { metadata["twelvelabs.generation_id"] = "\(generationID)" }
-                // With finish_reason `length` TwelveLabs adds an `error`; the text so far is valid.
-                if let warning { metadata["twelvelabs.warning"] = "\(warning)" }
-                logger.debug("TwelveLabs stream ended", metadata: metadata)
-                self.completion = completion
-                return true
-            case .ignored(let eventType):
-                logger.trace("ignoring a TwelveLabs line", metadata: ["twelvelabs.event_type": "\(eventType ?? "-")"])
-            }
-        }
-        return false
     }
 }

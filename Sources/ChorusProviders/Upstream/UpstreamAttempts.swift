@@ -31,7 +31,10 @@ public enum UpstreamAttempts {
         _ attempt: (ModelOutputWriter, Int) async throws -> ModelCompletion
     ) async throws -> ModelCompletion {
         let wrote = Atomic<Bool>(false)
-        let tracking = output.observing { _ in wrote.store(true, ordering: .relaxed) }
+        let tracking = output.forwarding { text in
+            wrote.store(true, ordering: .relaxed)
+            try await output.write(text)
+        }
         var number = 1
         while true {
             do {
