@@ -188,10 +188,10 @@ struct ManyStreams: AsyncParsableCommand {
         if let answerSeconds { config.answerSeconds = answerSeconds }
         if let ramp { config.rampSeconds = ramp }
         if let provider {
-            guard ["demo", "openai"].contains(provider) else {
+            guard let parsed = ManyStreamsScenario.Provider(rawValue: provider) else {
                 throw ValidationError("--provider must be demo or openai, not '\(provider)'")
             }
-            config.provider = provider
+            config.provider = parsed
         }
         try await common.run([ManyStreamsScenario(config: config)])
     }

@@ -22,6 +22,12 @@ struct ManyStreamsScenario: Scenario {
         var chunksPerSecond: Int
     }
 
+    /// What answers the calls (see `Config.provider`).
+    enum Provider: String {
+        case demo
+        case openAI = "openai"
+    }
+
     struct Config: Sendable {
         /// 10,000 calls at 50 chunks/s would offer 1.5 M events/s, far more than two cores shared
         /// by server and client carry through the orchestrator; 10,000 at 5 chunks/s holds the same
@@ -60,18 +66,18 @@ struct ManyStreamsScenario: Scenario {
         /// production deployment runs). With `openai` the delay counts from the fake's write of
         /// each chunk, so it includes the loopback hop, curl and the provider's parsing; the
         /// upstream's CPU is reported next to the server's.
-        var provider = "demo"
+        var provider = Provider.demo
         static let smoke = Config(levels: [Level(calls: 50, chunksPerSecond: 50)], answerSeconds: 1, rampSeconds: 0.2)
         /// The relay through libcurl, in the full suite: 3,000 upstream streams at 5 chunks/s
         /// (15 k chunks/s; the fake upstream takes ~0.55 of the two cores to write them).
-        static let upstream = Config(levels: [Level(calls: 1_000, chunksPerSecond: 5)], provider: "openai")
-        static let upstreamSmoke = Config(levels: [Level(calls: 50, chunksPerSecond: 10)], answerSeconds: 1, rampSeconds: 0.2, provider: "openai")
+        static let upstream = Config(levels: [Level(calls: 1_000, chunksPerSecond: 5)], provider: .openAI)
+        static let upstreamSmoke = Config(levels: [Level(calls: 50, chunksPerSecond: 10)], answerSeconds: 1, rampSeconds: 0.2, provider: .openAI)
     }
 
     var config: Config
-    var name: String { config.provider == "openai" ? "many-streams-upstream" : "many-streams" }
+    var name: String { config.provider == .openAI ? "many-streams-upstream" : "many-streams" }
     var title: String {
-        config.provider == "openai"
+        config.provider == .openAI
             ? "concurrent Analyze calls × 3 OpenAI-compatible models on a fake upstream, through libcurl"
             : "concurrent Analyze calls × 3 demo models at a realistic token rate"
     }
@@ -88,8 +94,8 @@ struct ManyStreamsScenario: Scenario {
             "call_executor": .string(config.callExecutor),
             "reader": .string(config.reader),
             "client_executor": .string(config.reader == "wire" ? "event-loop (channel handler)" : config.clientExecutor),
-            "provider": .string(config.provider),
-            "delay": config.provider == "openai"
+            "provider": .string(config.provider.rawValue),
+            "delay": config.provider == .openAI
                 ? "client receive time − the fake upstream's write time carried in each chunk's text, same host clock"
                 : "client receive time − event timestamp_micros (stamped when the provider yields the chunk), same host clock",
         ])
@@ -98,7 +104,7 @@ struct ManyStreamsScenario: Scenario {
             let measured = try await measure(level, context: context)
             result.failures += measured.failures
             levelDetails.append(measured.json)
-            let tag = "\(level.calls) calls @\(level.chunksPerSecond)/s" + (config.provider == "openai" ? " via curl" : "")
+            let tag = "\(level.calls) calls @\(level.chunksPerSecond)/s" + (config.provider == .openAI ? " via curl" : "")
             result.metrics += [
                 Metric("\(tag): delay p50", unit: "ms", better: .lower, chorus: measured.delay.percentile(50).map { $0 / 1000 }, baseline: nil),
                 Metric("\(tag): delay p99", unit: "ms", better: .lower, chorus: measured.delay.percentile(99).map { $0 / 1000 }, baseline: nil),
@@ -117,14 +123,14 @@ struct ManyStreamsScenario: Scenario {
                                              note: "serve-fake-openai, on the same two cores"))
             }
             // The targets are the scenario: demo models.
-            if level.calls >= 10_000, config.provider == "demo" {
+            if level.calls >= 10_000, config.provider == .demo {
                 result.targets.append(Target(
                     description: "\(level.calls) concurrent calls (\(level.chunksPerSecond) chunks/s per model) under 1 GiB server RSS",
                     actual: measured.peakRSS.map { String(format: "%.0f MB peak", Double($0) / 1e6) } ?? "-",
                     met: measured.peakRSS.map { $0 < 1 << 30 } ?? false
                 ))
             }
-            if level.calls == 1_000, config.provider == "demo" {
+            if level.calls == 1_000, config.provider == .demo {
                 result.targets.append(Target(
                     description: "p99 added delay under 5 ms at 1,000 calls (\(level.chunksPerSecond) chunks/s per model)",
                     actual: measured.delay.percentile(99).map { String(format: "%.2f ms", $0 / 1000) } ?? "-",
@@ -185,7 +191,7 @@ struct ManyStreamsScenario: Scenario {
         let words = max(1, Int(config.answerSeconds * Double(level.chunksPerSecond)))
         let names = (1...3).map { "model\($0)" }
         // The fake upstream writes its first content chunk at once and `words - 1` more, one per interval.
-        let upstream = config.provider == "openai"
+        let upstream = config.provider == .openAI
             ? try ServerProcess.launch(subcommand: "serve-fake-openai", arguments: [
                 "--answer-chunks", "\(words - 1)", "--chunk-interval-ms", "\(intervalMs)", "--stamp-chunks",
             ])
@@ -210,7 +216,7 @@ struct ManyStreamsScenario: Scenario {
         let sampler = RSSSampler(pid: server.pid, interval: 0.1)
         sampler.mark("ramp")
         sampler.start()
-        context.log("\(name): \(level.calls) calls × 3 models at \(level.chunksPerSecond) chunks/s for \(config.answerSeconds) s over \(connections) connections (\(config.reader) reader, \(config.provider) models)")
+        context.log("\(name): \(level.calls) calls × 3 models at \(level.chunksPerSecond) chunks/s for \(config.answerSeconds) s over \(connections) connections (\(config.reader) reader, \(config.provider.rawValue) models)")
 
         let clock = ContinuousClock()
         let started = clock.now

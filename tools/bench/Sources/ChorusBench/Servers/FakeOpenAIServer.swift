@@ -72,10 +72,10 @@ final class FakeOpenAIHandler: ChannelInboundHandler {
         #"data: {"id":"chatcmpl-bench","object":"chat.completion.chunk","created":1764115200,"model":"gpt-4o-2024-08-06","system_fingerprint":"fp_bench","choices":[{"index":0,"delta":\#(delta),"logprobs":null,"finish_reason":\#(finish)}]}"# + "\n\n"
     }
 
-    static let first = chunk(#"{"role":"assistant","content":"","refusal":null}"#) + chunk(#"{"content":"Hello"}"#)
+    static let role = chunk(#"{"role":"assistant","content":"","refusal":null}"#)
+    static let first = role + chunk(#"{"content":"Hello"}"#)
     static let rest = [" from", " the", " fake", " upstream", "."].map { chunk(#"{"content":"\#($0)"}"#) }.joined() + end + usageAndDone
     static let word = chunk(#"{"content":" word"}"#)
-    static let role = chunk(#"{"role":"assistant","content":"","refusal":null}"#)
     static func stamp() -> String { chunk(#"{"content":" @\#(unixMicrosNow())"}"#) }
     static let end = chunk("{}", finish: #""stop""#)
     static let usageAndDone = #"data: {"id":"chatcmpl-bench","object":"chat.completion.chunk","created":1764115200,"model":"gpt-4o-2024-08-06","system_fingerprint":"fp_bench","choices":[],"usage":{"prompt_tokens":12,"completion_tokens":6,"total_tokens":18}}"# + "\n\n"
